@@ -1,0 +1,335 @@
+"""Configuration: one YAML file for Kafka, serde and any number of sources.
+
+Secrets come from the environment as ``${VAR}`` (or ``${VAR:-default}``), are held as
+``SecretStr`` and never printed. Validation is strict: every problem in a file is
+reported, one message each, naming the field path and what was expected.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping
+from datetime import datetime
+from pathlib import Path
+from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import yaml
+from pydantic import (
+    AnyHttpUrl,
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+__all__ = [
+    "ConfigError",
+    "ConnectorConfig",
+    "ConvosoProductivitySource",
+    "ConvosoUserActivitySource",
+    "KafkaSettings",
+    "KoreaiSource",
+    "RocketchatSource",
+    "SerdeSettings",
+    "SourceConfig",
+    "TopicNames",
+    "VonageSource",
+    "load_config",
+    "parse_config",
+]
+
+
+class ConfigError(ValueError):
+    """A configuration file is wrong; ``problems`` holds one message per problem."""
+
+    def __init__(self, origin: str, problems: list[str]) -> None:
+        self.origin = origin
+        self.problems = problems
+        listing = "\n".join(f"  - {p}" for p in problems)
+        super().__init__(f"{origin}: {len(problems)} problem(s):\n{listing}")
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+_NAME = r"^[A-Za-z0-9][A-Za-z0-9._-]*$"
+
+
+class TopicNames(_Strict):
+    agent_state: str = "agent-state-changed"
+    group_observations: str = "agent-group-observed"
+    conversation_observations: str = "agent-conversations-observed"
+    dead_letter: str = "agent-connector-dlq"
+    offsets: str = "agent-connector-offsets"
+    availability: str = "agent-availability"
+    alerts: str = "availability-alerts"
+
+
+class KafkaSettings(_Strict):
+    bootstrap_servers: str = "127.0.0.1:9092"
+    profile: Literal["kafka", "embedded"] = Field(
+        "kafka", description="'embedded' turns off what the embedded Tansu broker cannot do (idempotence)."
+    )
+    client_id: str = "agent-connector"
+    security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = "PLAINTEXT"
+    sasl_mechanism: Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"] | None = None
+    sasl_username: str | None = None
+    sasl_password: SecretStr | None = None
+    partitions: int = Field(6, ge=1, le=1000)
+    replication_factor: int = Field(1, ge=1, le=10)
+    enable_idempotence: bool | None = Field(
+        None, description="Default: on for profile 'kafka', off for 'embedded'."
+    )
+    linger_ms: int = Field(5, ge=0, le=10_000)
+    topics: TopicNames = TopicNames()
+
+    @property
+    def idempotence(self) -> bool:
+        if self.enable_idempotence is not None:
+            return self.enable_idempotence
+        return self.profile == "kafka"
+
+    @model_validator(mode="after")
+    def _sasl_complete(self) -> KafkaSettings:
+        if self.security_protocol.startswith("SASL") and not (self.sasl_mechanism and self.sasl_username):
+            raise ValueError("security_protocol SASL_* needs sasl_mechanism and sasl_username")
+        if self.profile == "embedded" and self.enable_idempotence:
+            raise ValueError("the embedded broker has no idempotent producer: leave enable_idempotence unset")
+        return self
+
+
+class SerdeSettings(_Strict):
+    schema_registry_url: AnyHttpUrl | None = Field(
+        None, description="Confluent-compatible Schema Registry; without it events use Avro single-object encoding."
+    )
+    schema_registry_username: str | None = None
+    schema_registry_password: SecretStr | None = None
+
+
+class PrivacySettings(_Strict):
+    drop_personal_data: bool = Field(
+        True, description="Drop vendor fields availability does not need (IP address, browser, names, emails)."
+    )
+
+
+def _check_timezone(value: str) -> str:
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"unknown IANA time zone {value!r} (e.g. 'America/New_York', 'UTC')") from None
+    return value
+
+
+class _SourceBase(_Strict):
+    name: Annotated[str, Field(pattern=_NAME, max_length=100)]
+    tenant: Annotated[str, Field(pattern=_NAME, max_length=100)]
+    base_url: AnyHttpUrl
+    enabled: bool = True
+    poll_interval_seconds: float = Field(30.0, gt=0, le=86_400)
+    poll_jitter_seconds: float = Field(1.0, ge=0, le=3600)
+    timeout_seconds: float = Field(10.0, gt=0, le=600)
+    max_retries: int = Field(5, ge=0, le=100)
+    max_concurrency: int = Field(2, ge=1, le=64)
+    max_requests_per_second: float = Field(5.0, gt=0, le=10_000)
+    start_at: datetime | None = Field(
+        None, description="Where a source with no stored cursor starts (UTC); default: now minus lookback."
+    )
+    lookback_seconds: float = Field(
+        3600.0, ge=0, le=31 * 86_400, description="How far back each poll re-reads, for late-arriving records."
+    )
+
+    @field_validator("start_at")
+    @classmethod
+    def _aware(cls, value: datetime | None) -> datetime | None:
+        if value is not None and value.tzinfo is None:
+            raise ValueError("needs a time zone, e.g. 2026-01-01T00:00:00Z")
+        return value
+
+
+class ConvosoProductivitySource(_SourceBase):
+    vendor: Literal["convoso-productivity"]
+    auth_token: SecretStr
+    campaign_id: str | None = None
+    agent_emails: list[str] = []
+    account_timezone: Annotated[str, Field(description="Zone the account's dates are in.")] = "UTC"
+    page_size: int = Field(1000, ge=1, le=1000)
+
+    _tz = field_validator("account_timezone")(_check_timezone)
+
+
+class UserActivityFilter(_Strict):
+    campaign_id: str | None = None
+    queue_id: str | None = None
+    user_id: str | None = None
+    skills: list[str] = []
+
+
+class ConvosoUserActivitySource(_SourceBase):
+    vendor: Literal["convoso-user-activity"]
+    auth_token: SecretStr
+    filters: list[UserActivityFilter] = Field(
+        default_factory=lambda: [UserActivityFilter()], min_length=1,
+        description="One point-in-time count per filter; the default counts the whole account.",
+    )
+
+
+class VonageSource(_SourceBase):
+    vendor: Literal["vonage"]
+    access_token: SecretStr | None = Field(None, description="A static bearer token, or use client credentials.")
+    client_id: str | None = None
+    client_secret: SecretStr | None = None
+    token_url: AnyHttpUrl | None = None
+    agent_id: str | None = None
+
+    @model_validator(mode="after")
+    def _one_credential(self) -> VonageSource:
+        if self.access_token is None and not (self.client_id and self.client_secret and self.token_url):
+            raise ValueError("needs access_token, or client_id + client_secret + token_url (OAuth2 client credentials)")
+        return self
+
+
+class KoreaiSource(_SourceBase):
+    vendor: Literal["koreai"]
+    account_id: str
+    stream_id: str = Field(description="The iId header: stream or application id, e.g. st-...")
+    jwt: SecretStr | None = Field(None, description="A static JWT, or use client_id + client_secret.")
+    client_id: str | None = None
+    client_secret: SecretStr | None = None
+    timezone: str = Field("UTC", description="IANA zone the day windows are cut in; DST is applied per day.")
+    agent_emails: list[str] = []
+    page_size: int = Field(50, ge=1, le=50)
+
+    _tz = field_validator("timezone")(_check_timezone)
+
+    @model_validator(mode="after")
+    def _one_credential(self) -> KoreaiSource:
+        if self.jwt is None and not (self.client_id and self.client_secret):
+            raise ValueError("needs jwt, or client_id + client_secret to sign one")
+        return self
+
+
+class RocketchatSource(_SourceBase):
+    vendor: Literal["rocketchat"]
+    user_id: str
+    auth_token: SecretStr
+    window_seconds: float = Field(300.0, gt=0, le=31 * 86_400)
+
+
+SourceConfig = Annotated[
+    ConvosoProductivitySource | ConvosoUserActivitySource | VonageSource | KoreaiSource | RocketchatSource,
+    Field(discriminator="vendor"),
+]
+
+VENDORS = ("convoso-productivity", "convoso-user-activity", "vonage", "koreai", "rocketchat")
+
+
+class HttpSettings(_Strict):
+    host: str = "127.0.0.1"
+    port: int = Field(8090, ge=0, le=65535, description="Port of /healthz and /metrics; 0 picks a free one.")
+
+
+class ConnectorConfig(_Strict):
+    kafka: KafkaSettings = KafkaSettings()
+    serde: SerdeSettings = SerdeSettings()
+    privacy: PrivacySettings = PrivacySettings()
+    http: HttpSettings = HttpSettings()
+    sources: list[SourceConfig] = []
+
+    @model_validator(mode="after")
+    def _unique_names(self) -> ConnectorConfig:
+        seen: set[str] = set()
+        for source in self.sources:
+            if source.name in seen:
+                raise ValueError(f"source name {source.name!r} is used twice; names must be unique")
+            seen.add(source.name)
+        return self
+
+
+# --- loading -----------------------------------------------------------------------------
+
+_VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
+
+
+def _path(parts: tuple[Any, ...]) -> str:
+    out = ""
+    for part in parts:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += f".{part}" if out else str(part)
+    return out or "(top level)"
+
+
+def _substitute(node: Any, env: Mapping[str, str], where: tuple[Any, ...], problems: list[str]) -> Any:
+    """Replace ``${VAR}`` / ``${VAR:-default}`` in every string, collecting missing variables."""
+    if isinstance(node, dict):
+        return {key: _substitute(value, env, (*where, key), problems) for key, value in node.items()}
+    if isinstance(node, list):
+        return [_substitute(value, env, (*where, i), problems) for i, value in enumerate(node)]
+    if isinstance(node, str) and "${" in node:
+        def replace(match: re.Match[str]) -> str:
+            name, default = match.group(1), match.group(2)
+            if name in env:
+                return env[name]
+            if default is not None:
+                return default
+            problems.append(f"{_path(where)}: environment variable {name} is not set")
+            return ""
+        return _VAR.sub(replace, node)
+    return node
+
+
+def _describe(error: Any) -> str:
+    loc = tuple(part for part in error["loc"] if part not in VENDORS or not isinstance(part, str))
+    vendor = next((p for p in error["loc"] if isinstance(p, str) and p in VENDORS), None)
+    where = _path(loc)
+    if vendor:
+        where = f"{where} (vendor {vendor})"
+    message = error["msg"]
+    if error["type"] == "extra_forbidden":
+        message = "unknown field (not allowed here; check the spelling)"
+    elif error["type"] == "union_tag_invalid":
+        message = f"vendor must be one of {', '.join(VENDORS)}"
+    elif error["type"] == "union_tag_not_found":
+        message = f"missing 'vendor' (one of {', '.join(VENDORS)})"
+    # never echo input values: they may be secrets
+    return f"{where}: {message}"
+
+
+def parse_config(raw: Any, *, origin: str = "config", env: Mapping[str, str] | None = None) -> ConnectorConfig:
+    """Validate an already-loaded YAML document; raise ConfigError listing every problem."""
+    if raw is None:
+        raw = {}
+    if not isinstance(raw, dict):
+        raise ConfigError(origin, [f"(top level): expected a mapping of settings, got {type(raw).__name__}"])
+    problems: list[str] = []
+    substituted = _substitute(raw, os.environ if env is None else env, (), problems)
+    try:
+        config = ConnectorConfig.model_validate(substituted)
+    except ValidationError as exc:
+        problems.extend(_describe(error) for error in exc.errors(include_input=False))
+        raise ConfigError(origin, problems) from None
+    if problems:
+        raise ConfigError(origin, problems)
+    return config
+
+
+def load_config(path: str | Path, *, env: Mapping[str, str] | None = None) -> ConnectorConfig:
+    path = Path(path)
+    try:
+        text = path.read_text()
+    except OSError as exc:
+        raise ConfigError(str(path), [f"cannot read the file: {exc.strerror}"]) from None
+    try:
+        raw = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "somewhere"
+        raise ConfigError(str(path), [f"not valid YAML at {where}: {getattr(exc, 'problem', exc)}"]) from None
+    return parse_config(raw, origin=str(path), env=env)
