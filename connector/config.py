@@ -27,6 +27,8 @@ from pydantic import (
     model_validator,
 )
 
+from connector.redaction import register_secret
+
 __all__ = [
     "ConfigError",
     "ConnectorConfig",
@@ -266,12 +268,16 @@ def _path(parts: tuple[Any, ...]) -> str:
     return out or "(top level)"
 
 
-def _substitute(node: Any, env: Mapping[str, str], where: tuple[Any, ...], problems: list[str]) -> Any:
+_UNSET = "<unset>"  # stands in for a missing variable so it is reported once, not again by validation
+
+
+def _substitute(node: Any, env: Mapping[str, str], where: tuple[Any, ...], problems: list[str],
+                missing: set[tuple[Any, ...]]) -> Any:
     """Replace ``${VAR}`` / ``${VAR:-default}`` in every string, collecting missing variables."""
     if isinstance(node, dict):
-        return {key: _substitute(value, env, (*where, key), problems) for key, value in node.items()}
+        return {key: _substitute(value, env, (*where, key), problems, missing) for key, value in node.items()}
     if isinstance(node, list):
-        return [_substitute(value, env, (*where, i), problems) for i, value in enumerate(node)]
+        return [_substitute(value, env, (*where, i), problems, missing) for i, value in enumerate(node)]
     if isinstance(node, str) and "${" in node:
         def replace(match: re.Match[str]) -> str:
             name, default = match.group(1), match.group(2)
@@ -280,7 +286,8 @@ def _substitute(node: Any, env: Mapping[str, str], where: tuple[Any, ...], probl
             if default is not None:
                 return default
             problems.append(f"{_path(where)}: environment variable {name} is not set")
-            return ""
+            missing.add(where)
+            return _UNSET
         return _VAR.sub(replace, node)
     return node
 
@@ -309,15 +316,34 @@ def parse_config(raw: Any, *, origin: str = "config", env: Mapping[str, str] | N
     if not isinstance(raw, dict):
         raise ConfigError(origin, [f"(top level): expected a mapping of settings, got {type(raw).__name__}"])
     problems: list[str] = []
-    substituted = _substitute(raw, os.environ if env is None else env, (), problems)
+    missing: set[tuple[Any, ...]] = set()
+    # an empty section (only comments under its key) means "defaults", not "null"
+    raw = {key: value for key, value in raw.items() if value is not None}
+    substituted = _substitute(raw, os.environ if env is None else env, (), problems, missing)
     try:
         config = ConnectorConfig.model_validate(substituted)
     except ValidationError as exc:
-        problems.extend(_describe(error) for error in exc.errors(include_input=False))
+        for error in exc.errors(include_input=False):
+            loc = tuple(p for p in error["loc"] if not (isinstance(p, str) and p in VENDORS))
+            if loc not in missing:
+                problems.append(_describe(error))
         raise ConfigError(origin, problems) from None
     if problems:
         raise ConfigError(origin, problems)
+    _register_secrets(config)
     return config
+
+
+def _register_secrets(node: Any) -> None:
+    """Teach the log redactor every secret this configuration holds."""
+    if isinstance(node, SecretStr):
+        register_secret(node.get_secret_value())
+    elif isinstance(node, BaseModel):
+        for name in type(node).model_fields:
+            _register_secrets(getattr(node, name))
+    elif isinstance(node, list | tuple):
+        for item in node:
+            _register_secrets(item)
 
 
 def load_config(path: str | Path, *, env: Mapping[str, str] | None = None) -> ConnectorConfig:
