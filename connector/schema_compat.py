@@ -89,10 +89,9 @@ def _check(reader: Any, writer: Any, path: str, rn: _Names, wn: _Names, rns: str
         return [f"{path}: type changed from {wtype} to {rtype}, which Avro cannot promote"]
     if rtype != wtype:
         return [f"{path}: type changed from {wtype} to {rtype}"]
-    if rtype in ("record", "enum", "fixed"):
-        if _short(reader["name"]) != _short(writer["name"]) and \
-                writer["name"] not in reader.get("aliases", []):
-            return [f"{path}: named type renamed from {writer['name']} to {reader['name']} without an alias"]
+    renamed = rtype in ("record", "enum", "fixed") and _short(reader["name"]) != _short(writer["name"])
+    if renamed and writer["name"] not in reader.get("aliases", []):
+        return [f"{path}: named type renamed from {writer['name']} to {reader['name']} without an alias"]
     if rtype == "record":
         rns2, wns2 = reader.get("namespace", rns), writer.get("namespace", wns)
         problems = []

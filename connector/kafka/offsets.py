@@ -61,7 +61,7 @@ class OffsetStore:
             remaining = {tp for tp in partitions if end[tp] > 0}
             while remaining:
                 batches = await consumer.getmany(*remaining, timeout_ms=1000)
-                for tp, messages in batches.items():
+                for messages in batches.values():
                     for message in messages:
                         self._apply(message.key, message.value)
                 for tp in list(remaining):

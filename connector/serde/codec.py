@@ -15,7 +15,7 @@ import io
 import json
 import struct
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 import fastavro
 from fastavro import schemaless_reader, schemaless_writer
@@ -153,7 +153,7 @@ class EventDeserializer:
                 )
             body = io.BytesIO(payload)
             body.seek(10)
-            record = schemaless_reader(body, writer.parsed, self._reader_for(writer))
+            record = cast(dict[str, Any], schemaless_reader(body, writer.parsed, self._reader_for(writer)))
             return DecodedRecord(writer.name, record, "single-object")
         if payload[:1] == CONFLUENT_MAGIC:
             if len(payload) < 5:
@@ -166,7 +166,7 @@ class EventDeserializer:
                 reader = writer_parsed
             body = io.BytesIO(payload)
             body.seek(5)
-            record = schemaless_reader(body, writer_parsed, reader)
+            record = cast(dict[str, Any], schemaless_reader(body, writer_parsed, reader))
             return DecodedRecord(name, record, "confluent")
         raise DecodeError(
             f"payload starts with {payload[:2].hex() or 'nothing'}: neither Avro single-object (c301) "

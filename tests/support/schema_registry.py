@@ -29,12 +29,9 @@ class RegistryState:
     def register(self, subject: str, schema: str) -> int:
         with self.lock:
             canonical = json.dumps(json.loads(schema), sort_keys=True)
-            for schema_id, text in self.schemas.items():
-                if json.dumps(json.loads(text), sort_keys=True) == canonical:
-                    break
-            else:
-                schema_id = len(self.schemas) + 1
-                self.schemas[schema_id] = schema
+            known = {json.dumps(json.loads(text), sort_keys=True): i for i, text in self.schemas.items()}
+            schema_id = known.get(canonical, len(self.schemas) + 1)
+            self.schemas[schema_id] = self.schemas.get(schema_id, schema)
             versions = self.subjects.setdefault(subject, [])
             if schema_id not in versions:
                 versions.append(schema_id)
