@@ -1,0 +1,494 @@
+"""The contract between the I/O runtime and the pure, per-vendor streams, and what they share.
+
+A stream never does I/O. The runtime asks it what to send (``first_request``), sends it
+(adding auth built by ``authorize``), hands the body back (``handle_response``), produces
+the ``PageResult``'s events and commits ``next_cursor`` once every event is acknowledged,
+then sends ``next_request`` until it is None. This is Kafka Connect's source-task model
+(cursor = source offset) with Airbyte/Singer-style declarative paging.
+
+Everything a stream must remember across pages, polls and restarts lives in the cursor:
+a JSON-able dict holding the position, the poll's paging memory, each agent's last known
+normalized state and what de-duplication needs, every part of it bounded.
+"""
+
+from __future__ import annotations
+
+import base64
+import copy
+import hashlib
+import hmac
+import json
+from collections import Counter
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from enum import StrEnum
+from typing import Any, ClassVar, Generic, Protocol, TypeVar
+
+from pydantic import SecretStr
+
+from connector.model import AgentState, AgentStateChanged, DeadLetter, Event, deterministic_event_id, to_millis
+from connector.sources.timeutil import (
+    RecordError,
+    day_bounds_utc,
+    iso_z,
+    koreai_offset,
+    koreai_offsets_of_day,
+    local_date,
+    local_to_utc,
+    parse_epoch_seconds,
+    parse_hms_duration,
+    parse_iso_utc,
+    parse_west_offset_local,
+)
+
+__all__ = [
+    "AgentMemory",
+    "AuthKind",
+    "AuthParts",
+    "AuthSpec",
+    "HttpRequest",
+    "Known",
+    "PageResult",
+    "PagingError",
+    "RecordError",
+    "RequestSpec",
+    "StreamBase",
+    "VendorError",
+    "VendorStream",
+    "authorize",
+    "day_bounds_utc",
+    "fingerprint",
+    "guard_page",
+    "hs256_jwt",
+    "iso_z",
+    "koreai_offset",
+    "koreai_offsets_of_day",
+    "local_date",
+    "local_to_utc",
+    "parse_epoch_seconds",
+    "parse_hms_duration",
+    "parse_iso_utc",
+    "parse_west_offset_local",
+]
+
+CURSOR_VERSION = 1
+
+
+# --- requests and results ------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RequestSpec:
+    """What the runtime should send next, without auth. ``path`` is appended to the source's
+    ``base_url``, except when it is an absolute ``https://`` URL (the Vonage token endpoint)."""
+
+    method: str
+    path: str
+    params: dict[str, str] = field(default_factory=dict)
+    json_body: dict[str, Any] | None = None
+    form: dict[str, str] | None = None
+    headers: dict[str, str] = field(default_factory=dict)  # non-secret headers (e.g. Accept)
+
+
+@dataclass
+class PageResult:
+    """What one response maps to.
+
+    ``next_cursor`` may be committed only after every event of this page is acknowledged;
+    ``next_request`` None means the poll is over: wait for the next poll interval.
+    """
+
+    events: list[Event]
+    dead_letters: list[DeadLetter]
+    unknown_vendor_states: Counter[str]
+    next_cursor: dict[str, Any]
+    next_request: RequestSpec | None
+
+
+class VendorError(Exception):
+    """The body is not the documented success shape (an error body, or nothing we know).
+
+    Raised before anything of the page is mapped, so a page is never half-processed.
+    ``code`` and ``vendor_message`` are the vendor's own, when it gives them.
+    """
+
+    def __init__(self, vendor: str, message: str, *, code: str | int | None = None,
+                 vendor_message: str | None = None, kind: str = "error_response") -> None:
+        self.vendor = vendor
+        self.code = code
+        self.vendor_message = vendor_message
+        self.kind = kind
+        detail = f" (code {code})" if code is not None else ""
+        super().__init__(f"{vendor}: {message}{detail}")
+
+
+class PagingError(Exception):
+    """Paging would never end (a repeated position, a cycle of pages, an ever-growing total)."""
+
+    def __init__(self, vendor: str, what: str) -> None:
+        self.vendor = vendor
+        self.what = what
+        super().__init__(f"{vendor}: paging stopped: {what}")
+
+
+# --- auth, declared per vendor and built here ---------------------------------------------
+
+
+class AuthKind(StrEnum):
+    QUERY_PARAM = "query_param"                 # Convoso GET: ?auth_token=...
+    FORM_FIELD = "form_field"                   # Convoso POST: auth_token=... in the form body
+    BEARER = "bearer"                           # Vonage: Authorization: bearer <token>
+    KOREAI_JWT = "koreai_jwt"                   # Kore.ai: auth: <JWT>, iId: <stream id>
+    USER_TOKEN_HEADERS = "user_token_headers"   # Rocket.Chat: X-User-Id, X-Auth-Token
+
+
+@dataclass(frozen=True)
+class AuthSpec:
+    """How a vendor authenticates; ``name`` is the parameter or field carrying the token."""
+
+    kind: AuthKind
+    name: str = ""
+    headers: Mapping[str, str] = field(default_factory=dict)  # sent with every request
+
+
+@dataclass(frozen=True)
+class AuthParts:
+    headers: dict[str, str] = field(default_factory=dict)
+    params: dict[str, str] = field(default_factory=dict)
+    form: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class HttpRequest:
+    """A RequestSpec with auth added: exactly what goes on the wire (never log it whole)."""
+
+    method: str
+    path: str
+    params: dict[str, str]
+    headers: dict[str, str]
+    json_body: dict[str, Any] | None
+    form: dict[str, str] | None
+
+
+def authorize(request: RequestSpec, parts: AuthParts) -> HttpRequest:
+    form = request.form
+    if parts.form:
+        form = {**(form or {}), **parts.form}
+    return HttpRequest(
+        method=request.method,
+        path=request.path,
+        params={**request.params, **parts.params},
+        headers={**request.headers, **parts.headers},
+        json_body=request.json_body,
+        form=form,
+    )
+
+
+def _b64url(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def hs256_jwt(claims: Mapping[str, Any], secret: str) -> str:
+    """A compact HS256 JWT signed with the stdlib (no JWT library needed for one algorithm)."""
+    header = _b64url(json.dumps({"alg": "HS256", "typ": "JWT"}, separators=(",", ":")).encode())
+    payload = _b64url(json.dumps(dict(claims), separators=(",", ":"), sort_keys=True).encode())
+    signing_input = f"{header}.{payload}".encode()
+    signature = hmac.new(secret.encode(), signing_input, hashlib.sha256).digest()
+    return f"{header}.{payload}.{_b64url(signature)}"
+
+
+# --- paging guard ---------------------------------------------------------------------------
+
+MAX_PAGES_PER_POLL = 10_000
+_GUARD_MEMORY = 50  # positions/fingerprints remembered per poll: cycles up to this length are named
+
+
+def fingerprint(keys: Iterable[object]) -> str:
+    """A short digest of the record keys of a page, to recognise a page that comes back."""
+    digest = hashlib.sha256("\x1f".join(sorted(str(k) for k in keys)).encode()).hexdigest()
+    return digest[:16]
+
+
+def guard_page(poll: Mapping[str, Any] | None, *, vendor: str, position: str, page_print: str | None,
+               total: int | None = None, page_size: int | None = None) -> dict[str, Any]:
+    """Record one page of a poll; raise PagingError when paging is not converging.
+
+    ``position`` names where the page was read (e.g. ``offset=2000``); ``page_print`` is
+    the fingerprint of its records (None for an empty page); ``total`` the vendor's count.
+    """
+    state: dict[str, Any] = dict(poll) if poll else {"pages": 0, "positions": [], "prints": []}
+    if position in state["positions"]:
+        raise PagingError(vendor, f"the next-page position {position} was already read in this poll")
+    if page_print is not None:
+        for earlier_print, earlier_position in state["prints"]:
+            if earlier_print == page_print:
+                raise PagingError(vendor, f"the page at {position} repeats the records of the page at "
+                                          f"{earlier_position} (a paging cycle)")
+    pages = int(state["pages"]) + 1
+    if pages > MAX_PAGES_PER_POLL:
+        raise PagingError(vendor, f"more than {MAX_PAGES_PER_POLL} pages in one poll")
+    if total is not None:
+        first = state.setdefault("first_total", total)
+        expected = -(-max(int(first), 1) // max(page_size or 1, 1))
+        if total > int(first) and pages > 2 * expected + 3:
+            raise PagingError(vendor, f"the total keeps growing ({first} at the first page, {total} "
+                                      f"after {pages} pages)")
+        state["total"] = total
+    state["pages"] = pages
+    state["positions"] = [*state["positions"], position][-_GUARD_MEMORY:]
+    if page_print is not None:
+        state["prints"] = [*state["prints"], [page_print, position]][-_GUARD_MEMORY:]
+    return state
+
+
+# --- per-agent memory -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Known:
+    """An agent's last emitted normalized state."""
+
+    state: AgentState
+    reason: str | None
+    at: datetime
+
+
+MAX_AGENTS = 50_000
+AGENT_MEMORY_DAYS = 31
+
+
+class AgentMemory:
+    """``cursor["agents"]``: agent id -> ``[state, reason, at_millis]`` of its last event.
+
+    It is how ``previous_state`` survives polls and restarts, and why an event is emitted
+    only when an agent's (state, reason) changes. Agents silent for 31 days are forgotten
+    (their next event then has ``previous_state`` null).
+    """
+
+    def __init__(self, table: dict[str, Any]) -> None:
+        self.table = table
+
+    def get(self, agent_id: str) -> Known | None:
+        entry = self.table.get(agent_id)
+        if entry is None:
+            return None
+        state, reason, millis = entry
+        return Known(AgentState(state), reason, datetime.fromtimestamp(millis / 1000, tz=UTC))
+
+    def set(self, agent_id: str, state: AgentState, reason: str | None, at: datetime) -> None:
+        self.table[agent_id] = [state.value, reason, to_millis(at)]
+
+    def prune(self, now: datetime) -> None:
+        horizon = to_millis(now - timedelta(days=AGENT_MEMORY_DAYS))
+        for agent_id in [a for a, entry in self.table.items() if entry[2] < horizon]:
+            del self.table[agent_id]
+        if len(self.table) > MAX_AGENTS:
+            keep = sorted(self.table.items(), key=lambda item: item[1][2])[-MAX_AGENTS:]
+            self.table.clear()
+            self.table.update(keep)
+
+
+# --- the stream contract ----------------------------------------------------------------------
+
+
+class VendorStream(Protocol):
+    """One per vendor module; pure; state lives only in the cursor dict."""
+
+    vendor: ClassVar[str]
+    auth: ClassVar[AuthSpec]
+
+    def initial_cursor(self, now: datetime) -> dict[str, Any]: ...
+
+    def first_request(self, cursor: dict[str, Any], now: datetime) -> RequestSpec | None: ...
+
+    def handle_response(self, cursor: dict[str, Any], request: RequestSpec, body: Any,
+                        now: datetime) -> PageResult: ...
+
+    def reset_poll(self, cursor: dict[str, Any]) -> dict[str, Any]: ...
+
+    def auth_parts(self, now: datetime, *, access_token: str | None = None) -> AuthParts: ...
+
+    def token_request(self) -> RequestSpec | None: ...
+
+
+class SourceSettings(Protocol):
+    @property
+    def name(self) -> str: ...
+    @property
+    def tenant(self) -> str: ...
+    @property
+    def start_at(self) -> datetime | None: ...
+    @property
+    def lookback_seconds(self) -> float: ...
+
+
+C = TypeVar("C", bound=SourceSettings)
+
+_SECRET_KEYS = frozenset({"auth_token", "access_token", "token", "jwt", "auth", "client_secret", "secret",
+                          "password", "authorization", "x-auth-token", "refresh_token"})
+_MASK = "***"
+
+
+class StreamBase(Generic[C]):
+    """Shared plumbing of the five streams: identity, auth, event and dead-letter building."""
+
+    vendor: ClassVar[str]
+    auth: ClassVar[AuthSpec]
+    personal_fields: ClassVar[frozenset[str]] = frozenset()
+    position_keys: ClassVar[tuple[str, ...]] = ()  # cursor keys copied into every source_cursor
+
+    def __init__(self, source_config: C, *, drop_personal_data: bool = True) -> None:
+        self.config = source_config
+        self.drop_personal_data = drop_personal_data
+
+    @property
+    def tenant(self) -> str:
+        return self.config.tenant
+
+    @property
+    def source(self) -> str:
+        return self.config.name
+
+    def start_of_history(self, now: datetime) -> datetime:
+        """Where a source with no cursor starts: ``start_at``, else now minus the lookback."""
+        return self.config.start_at or now - timedelta(seconds=self.config.lookback_seconds)
+
+    # cursor helpers
+
+    @staticmethod
+    def copy_cursor(cursor: Mapping[str, Any]) -> dict[str, Any]:
+        """handle_response never mutates its input: a failed page leaves the old cursor intact."""
+        if cursor.get("v") != CURSOR_VERSION:
+            raise ValueError(f"unsupported cursor version {cursor.get('v')!r} (expected {CURSOR_VERSION})")
+        return copy.deepcopy(dict(cursor))
+
+    def source_cursor(self, cursor: Mapping[str, Any]) -> str:
+        """The position part of the cursor as JSON; per-agent memory stays out of every event."""
+        position = {key: cursor.get(key) for key in self.position_keys}
+        return json.dumps(position, sort_keys=True, separators=(",", ":"))
+
+    def reset_poll(self, cursor: dict[str, Any]) -> dict[str, Any]:
+        """Forget an unfinished poll (after a PagingError): the next poll starts afresh."""
+        fresh = self.copy_cursor(cursor)
+        fresh["next"] = None
+        fresh["poll"] = None
+        return fresh
+
+    # auth
+
+    def _secret(self, name: str) -> str | None:
+        value = getattr(self.config, name, None)
+        if isinstance(value, SecretStr):
+            return value.get_secret_value()
+        return value if isinstance(value, str) else None
+
+    def auth_parts(self, now: datetime, *, access_token: str | None = None) -> AuthParts:
+        """Headers/params/form fields carrying the credentials of this source, per ``auth``."""
+        spec = self.auth
+        if spec.kind in (AuthKind.QUERY_PARAM, AuthKind.FORM_FIELD):
+            token = self._secret("auth_token") or ""
+            if spec.kind is AuthKind.QUERY_PARAM:
+                return AuthParts(headers=dict(spec.headers), params={spec.name: token})
+            return AuthParts(headers=dict(spec.headers), form={spec.name: token})
+        if spec.kind is AuthKind.USER_TOKEN_HEADERS:
+            return AuthParts(headers={**spec.headers, "X-User-Id": str(getattr(self.config, "user_id", "")),
+                                      "X-Auth-Token": self._secret("auth_token") or ""})
+        raise NotImplementedError(f"{self.vendor}: {spec.kind} auth is built by the vendor module")
+
+    def authorize(self, request: RequestSpec, now: datetime, *, access_token: str | None = None) -> HttpRequest:
+        return authorize(request, self.auth_parts(now, access_token=access_token))
+
+    def token_request(self) -> RequestSpec | None:
+        """The request that fetches a bearer token (OAuth2 client credentials), if any."""
+        return None
+
+    # records and events
+
+    def secret_values(self) -> list[str]:
+        values = [v.get_secret_value() for v in vars(self.config).values() if isinstance(v, SecretStr)]
+        return sorted((v for v in values if len(v) >= 4), key=len, reverse=True)
+
+    def _clean(self, node: Any) -> Any:
+        if isinstance(node, dict):
+            out: dict[str, Any] = {}
+            for key, value in node.items():
+                lowered = str(key).lower()
+                if lowered in _SECRET_KEYS:
+                    out[key] = _MASK
+                elif self.drop_personal_data and lowered in self.personal_fields:
+                    continue
+                else:
+                    out[key] = self._clean(value)
+            return out
+        if isinstance(node, list):
+            return [self._clean(item) for item in node]
+        return node
+
+    def scrub(self, record: Any) -> str:
+        """The record as JSON, secrets masked and (by default) personal data dropped."""
+        text = json.dumps(self._clean(record), sort_keys=True, default=str)
+        for secret in self.secret_values():
+            text = text.replace(secret, _MASK)
+        return text
+
+    def dead_letter(self, *, record: Any, location: str, error: RecordError | str, source_cursor: str,
+                    now: datetime, kind: str | None = None, extra: Mapping[str, str] | None = None) -> DeadLetter:
+        """A record that cannot be mapped, kept whole (minus secrets) on the dead-letter topic."""
+        if isinstance(error, RecordError):
+            kind = kind or error.kind
+            text = f"{error} (at {location})"
+        else:
+            text = f"{error} (at {location})"
+        return DeadLetter(
+            event_id=deterministic_event_id(self.vendor, self.tenant, "dead-letter", source_cursor, location),
+            vendor=self.vendor,
+            tenant=self.tenant,
+            source=self.source,
+            error=text,
+            error_kind=kind or "unmappable",
+            raw_record=self.scrub(record),
+            source_cursor=source_cursor,
+            failed_at=now,
+            location=location,
+            extra=dict(extra or {}),
+        )
+
+    def state_changed(self, *, key: tuple[object, ...], agent_id: str, state: AgentState,
+                      previous: AgentState | None, vendor_state: str, occurred_at: datetime,
+                      source_cursor: str, now: datetime, reason: str | None = None,
+                      **fields: Any) -> AgentStateChanged:
+        return AgentStateChanged(
+            event_id=deterministic_event_id(self.vendor, self.tenant, *key),
+            vendor=self.vendor,
+            tenant=self.tenant,
+            source=self.source,
+            agent_id=agent_id,
+            state=state,
+            previous_state=previous,
+            vendor_state=vendor_state,
+            reason=reason,
+            occurred_at=occurred_at,
+            source_cursor=source_cursor,
+            ingested_at=now,
+            **fields,
+        )
+
+
+def require_mapping(vendor: str, body: Any, what: str) -> dict[str, Any]:
+    """The body must be a JSON object; anything else is a VendorError naming what was expected."""
+    if not isinstance(body, dict):
+        raise VendorError(vendor, f"expected a JSON object ({what}), got {type(body).__name__}",
+                          kind="unknown_shape")
+    return body
+
+
+def vendor_failure(vendor: str, body: Mapping[str, Any]) -> VendorError:
+    """A VendorError carrying whatever code/message an error body has (Convoso, Rocket.Chat, Vonage)."""
+    code = body.get("code")
+    message = body.get("error") or body.get("message") or body.get("errorType")
+    if isinstance(message, dict):
+        message = json.dumps(message, sort_keys=True)
+    text = f"error response: {message}" if message else "error response without a message"
+    return VendorError(vendor, text, code=code if isinstance(code, (int, str)) else None,
+                       vendor_message=str(message) if message else None)

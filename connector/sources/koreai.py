@@ -1,0 +1,327 @@
+"""Kore.ai SmartAssist agentstatusdetails (POST) -> AgentStateChanged.
+
+Kore.ai reports self-reported status intervals per agent for one day at a time, with the
+day cut by ``timeZoneOffSet`` (minutes WEST of UTC: New York winter 300, India -330), and
+pages agents 50 at a time with ``hasMore``. Interval times come back as naive local times
+of that offset. Decisions (see docs/vendors.md, "Mapping tables"):
+
+* offset per day: computed from the IANA ``timezone`` for that day. A DST day has two
+  offsets (start and end of the day); it is queried once with each, so the two fixed-offset
+  windows together cover the 23/25-hour day. Each response's times are converted with the
+  offset its request sent, so an interval spanning the DST change is exact either way.
+* gaps: an interval starting more than GAP_TOLERANCE after the previous one ended, or a
+  closed last interval ending before the queried window ends, means no status was reported:
+  UNKNOWN ("(no status)") at the gap start. The open interval (``endTime: "-"``) is the
+  current state.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from typing import Any, ClassVar
+from zoneinfo import ZoneInfo
+
+from connector.config import KoreaiSource
+from connector.model import AgentState, DeadLetter, Event, to_millis
+from connector.sources.base import (
+    CURSOR_VERSION,
+    AgentMemory,
+    AuthKind,
+    AuthParts,
+    AuthSpec,
+    PageResult,
+    RecordError,
+    RequestSpec,
+    StreamBase,
+    VendorError,
+    fingerprint,
+    guard_page,
+    hs256_jwt,
+    iso_z,
+    koreai_offsets_of_day,
+    local_date,
+    parse_hms_duration,
+    parse_west_offset_local,
+    require_mapping,
+)
+
+__all__ = ["GAP_REASON", "GAP_STATE", "GAP_TOLERANCE", "STATE_MAP", "KoreaiStream", "koreai_jwt"]
+
+GAP_TOLERANCE = timedelta(seconds=5)   # rounding of second-granular times is not a gap
+GAP_STATE = "(no status)"              # vendor_state of the UNKNOWN emitted at a gap's start
+GAP_REASON = "no status reported"      # its reason, which tells it apart from an unknown status
+JWT_TTL = timedelta(hours=1)
+
+STATE_MAP: dict[str, AgentState] = {
+    "AVAILABLE": AgentState.AVAILABLE,
+    "BUSY": AgentState.BUSY,
+    "AWAY": AgentState.AWAY,
+    "BREAK": AgentState.AWAY,
+    "OFFLINE": AgentState.OFFLINE,
+    "LOGGEDOUT": AgentState.OFFLINE,
+    "LOGOUT": AgentState.OFFLINE,
+    "WRAPUP": AgentState.WRAP_UP,
+    "ACW": AgentState.WRAP_UP,
+}
+
+
+def koreai_jwt(client_id: str, client_secret: str, now: datetime, *, subject: str = "agent-connector") -> str:
+    """Kore.ai's documented app JWT: HS256 over ``{"appId": client_id, "sub": ...}``."""
+    issued = int(now.timestamp())
+    claims = {"appId": client_id, "sub": subject, "iat": issued, "exp": issued + int(JWT_TTL.total_seconds())}
+    return hs256_jwt(claims, client_secret)
+
+
+def _status_key(value: str) -> str:
+    return re.sub(r"[^A-Z]", "", value.upper())
+
+
+@dataclass(frozen=True, slots=True)
+class _Interval:
+    start: datetime
+    end: datetime | None  # None: open, the agent's current status
+    primary: str
+    secondary: str | None
+    index: int
+
+    @property
+    def vendor_state(self) -> str:
+        return f"{self.primary}/{self.secondary}" if self.secondary else self.primary
+
+    @property
+    def reason(self) -> str | None:
+        return self.secondary if self.secondary and self.secondary != self.primary else None
+
+
+class KoreaiStream(StreamBase[KoreaiSource]):
+    """Cursor: ``{"v", "day", "next", "poll", "agents", "intervals"}``.
+
+    ``day``: first local day the next poll reads; ``next``: ``{"day", "phase", "offset"}``
+    of the next page of an unfinished poll (phase = which offset of a DST day);
+    ``intervals``: userId -> ``[start_ms, end_ms | null]`` of the latest interval applied,
+    the watermark that makes re-reading a day idempotent.
+    """
+
+    vendor: ClassVar[str] = "koreai"
+    auth: ClassVar[AuthSpec] = AuthSpec(AuthKind.KOREAI_JWT, name="auth", headers={"Content-Type": "application/json"})
+    personal_fields: ClassVar[frozenset[str]] = frozenset({"firstname", "lastname", "email"})
+    position_keys: ClassVar[tuple[str, ...]] = ("day", "next")
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.config.timezone)
+
+    @property
+    def path(self) -> str:
+        return f"/agentassist/api/public/analytics/account/{self.config.account_id}/agentstatusdetails"
+
+    def auth_parts(self, now: datetime, *, access_token: str | None = None) -> AuthParts:
+        """``auth: <JWT>`` (static, or signed from client_id/client_secret) and ``iId``."""
+        if self.config.jwt is not None:
+            token = self.config.jwt.get_secret_value()
+        else:
+            assert self.config.client_id and self.config.client_secret  # config validation guarantees one
+            token = koreai_jwt(self.config.client_id, self.config.client_secret.get_secret_value(), now)
+        return AuthParts(headers={**self.auth.headers, "auth": token, "iId": self.config.stream_id})
+
+    def initial_cursor(self, now: datetime) -> dict[str, Any]:
+        day = local_date(self.start_of_history(now), self.zone)
+        return {"v": CURSOR_VERSION, "day": day.isoformat(), "next": None, "poll": None,
+                "agents": {}, "intervals": {}}
+
+    def _position(self, cursor: dict[str, Any]) -> dict[str, Any]:
+        return dict(cursor["next"] or {"day": cursor["day"], "phase": 0, "offset": 0})
+
+    def first_request(self, cursor: dict[str, Any], now: datetime) -> RequestSpec | None:
+        return self._request(self._position(cursor))
+
+    def _request(self, position: dict[str, Any]) -> RequestSpec:
+        day = date.fromisoformat(position["day"])
+        offsets = koreai_offsets_of_day(self.zone, day)
+        offset = offsets[min(int(position["phase"]), len(offsets) - 1)]
+        # the table documents startDate/endDate, the sample request sends "date": send both forms
+        date_filter = {"date": day.isoformat(), "startDate": day.isoformat(), "endDate": day.isoformat(),
+                       "timeZoneOffSet": offset}
+        flt: dict[str, Any] = {"dateFilter": date_filter}
+        if self.config.agent_emails:
+            flt["agents"] = list(self.config.agent_emails)
+        params = {"limit": str(self.config.page_size), "offset": str(position["offset"])}
+        return RequestSpec("POST", self.path, params, json_body={"filter": flt})
+
+    # --- response ---------------------------------------------------------------------------
+
+    def _check(self, body: Any) -> dict[str, Any]:
+        doc = require_mapping(self.vendor, body, "the agentstatusdetails response")
+        errors = doc.get("errors")
+        if isinstance(errors, list) and errors:
+            first = errors[0] if isinstance(errors[0], dict) else {"msg": str(errors[0])}
+            raise VendorError(self.vendor, f"error response: {first.get('msg') or first.get('message')}",
+                              code=first.get("code"), vendor_message=str(first.get("msg") or ""))
+        if not isinstance(doc.get("data"), list) or not isinstance(doc.get("hasMore"), bool):
+            raise VendorError(self.vendor, "expected 'data' (an array of agents) and 'hasMore' (a boolean)",
+                              kind="unknown_shape")
+        return doc
+
+    def _interval(self, raw: Any, index: int, offset: int) -> _Interval:
+        if not isinstance(raw, dict):
+            raise RecordError("unknown_shape", "(interval)", f"expected an object, got {type(raw).__name__}")
+        primary = raw.get("primaryStatus")
+        if not isinstance(primary, str) or not primary.strip():
+            raise RecordError("missing_field", "primaryStatus", "missing status")
+        start = parse_west_offset_local(raw.get("startTime"), offset, field="startTime")
+        end_raw = raw.get("endTime")
+        end: datetime | None
+        if end_raw == "-":
+            end = None
+        elif end_raw in (None, "") and raw.get("duration") not in (None, "", "-"):
+            end = start + parse_hms_duration(raw.get("duration"), field="duration")
+        else:
+            end = parse_west_offset_local(end_raw, offset, field="endTime")
+        secondary = raw.get("secondaryStatus")
+        return _Interval(start, end, primary.strip(),
+                         secondary.strip() if isinstance(secondary, str) and secondary.strip() else None, index)
+
+    def handle_response(self, cursor: dict[str, Any], request: RequestSpec, body: Any,
+                        now: datetime) -> PageResult:
+        body = self._check(body)
+        state = self.copy_cursor(cursor)
+        position = self._position(state)
+        assert request.json_body is not None
+        date_filter = request.json_body["filter"]["dateFilter"]
+        offset, day = int(date_filter["timeZoneOffSet"]), date.fromisoformat(date_filter["startDate"])
+        source_cursor = self.source_cursor({**state, "next": position})
+        window_end = datetime.combine(day + timedelta(days=1), datetime.min.time(), UTC) + timedelta(minutes=offset)
+        ctx = _Page(self, state, source_cursor, now, min(window_end, now))
+        user_ids = []
+        for index, agent in enumerate(body["data"]):
+            user_id = ctx.agent(agent, f"data[{index}]", offset)
+            if user_id is not None:
+                user_ids.append(user_id)
+        where = f"day={day.isoformat()} timeZoneOffSet={offset} offset={position['offset']}"
+        state["poll"] = guard_page(state.get("poll"), vendor=self.vendor, position=where,
+                                   page_print=fingerprint(user_ids) if user_ids else None)
+        next_request = None
+        if body["hasMore"] and body["data"]:
+            state["next"] = {**position, "offset": int(position["offset"]) + self.config.page_size}
+            next_request = self._request(state["next"])
+        else:
+            following = self._next_window(position, now)
+            state["poll"] = None  # paging memory is per window: each day lists the same agents again
+            if following is None:
+                back = local_date(now - timedelta(seconds=self.config.lookback_seconds), self.zone)
+                state["day"] = min(back, local_date(now, self.zone)).isoformat()
+                state["next"] = None
+                self._prune(state, now)
+            else:
+                state["next"] = following
+                next_request = self._request(following)
+        return PageResult(ctx.events, ctx.dead, ctx.unknown, state, next_request)
+
+    def _next_window(self, position: dict[str, Any], now: datetime) -> dict[str, Any] | None:
+        """The next (day, phase) of this poll, or None once today's last phase was read."""
+        day = date.fromisoformat(position["day"])
+        if int(position["phase"]) + 1 < len(koreai_offsets_of_day(self.zone, day)):
+            return {"day": day.isoformat(), "phase": int(position["phase"]) + 1, "offset": 0}
+        if day < local_date(now, self.zone):
+            return {"day": (day + timedelta(days=1)).isoformat(), "phase": 0, "offset": 0}
+        return None
+
+    @staticmethod
+    def _prune(state: dict[str, Any], now: datetime) -> None:
+        memory = AgentMemory(state["agents"])
+        memory.prune(now)
+        horizon = to_millis(now - timedelta(days=31))
+        state["intervals"] = {agent: mark for agent, mark in state["intervals"].items()
+                              if agent in state["agents"] or mark[0] >= horizon}
+
+
+class _Page:
+    """Maps one response page, agent by agent, into events against the cursor's memory."""
+
+    def __init__(self, stream: KoreaiStream, state: dict[str, Any], source_cursor: str, now: datetime,
+                 window_end: datetime) -> None:
+        self.stream, self.state, self.source_cursor, self.now = stream, state, source_cursor, now
+        self.window_end = window_end
+        self.memory = AgentMemory(state["agents"])
+        self.events: list[Event] = []
+        self.dead: list[DeadLetter] = []
+        self.unknown: Counter[str] = Counter()
+
+    def _dead(self, record: Any, location: str, error: RecordError | str, kind: str | None = None) -> None:
+        self.dead.append(self.stream.dead_letter(record=record, location=location, error=error, kind=kind,
+                                                 source_cursor=self.source_cursor, now=self.now))
+
+    def agent(self, agent: Any, location: str, offset: int) -> str | None:
+        """Apply one agent entry; returns its userId (None when it has none)."""
+        if not isinstance(agent, dict):
+            self._dead(agent, location, f"expected an agent object, got {type(agent).__name__}", "unknown_shape")
+            return None
+        statuses = agent.get("status")
+        user_id = agent.get("userId")
+        if not isinstance(user_id, str) or not user_id.strip():
+            if statuses:
+                self._dead(agent, location, RecordError("missing_field", "userId", "missing agent id"))
+            return None
+        if statuses is None or statuses == []:
+            return user_id  # a roster entry: the agent reported no status in the window
+        if not isinstance(statuses, list):
+            self._dead(agent, f"{location}.status", "status: expected an array of intervals", "unknown_shape")
+            return user_id
+        intervals = []
+        for index, raw in enumerate(statuses):
+            try:
+                intervals.append(self.stream._interval(raw, index, offset))
+            except RecordError as error:
+                self._dead({"userId": user_id, "status": raw}, f"{location}.status[{index}]", error)
+        for interval in sorted(intervals, key=lambda item: item.start):
+            self._apply(user_id, interval, location)
+        self._trailing_gap(user_id)
+        return user_id
+
+    def _apply(self, user_id: str, interval: _Interval, location: str) -> None:
+        mark = self.state["intervals"].get(user_id)
+        if mark is not None:
+            last_start, last_end = mark
+            start_ms = to_millis(interval.start)
+            if start_ms < last_start:
+                return  # read before
+            if start_ms == last_start:  # the same interval again; it may have closed since
+                if last_end is None and interval.end is not None:
+                    self.state["intervals"][user_id] = [last_start, to_millis(interval.end)]
+                return
+            if last_end is not None and start_ms - last_end > GAP_TOLERANCE.total_seconds() * 1000:
+                self._emit_gap(user_id, last_end)
+        state = STATE_MAP.get(_status_key(interval.primary), AgentState.UNKNOWN)
+        if state is AgentState.UNKNOWN:
+            self.unknown[interval.primary] += 1
+        self._emit(user_id, state, interval.vendor_state, interval.reason, interval.start,
+                   ("interval", user_id, iso_z(interval.start), interval.vendor_state))
+        end_ms = to_millis(interval.end) if interval.end is not None else None
+        self.state["intervals"][user_id] = [to_millis(interval.start), end_ms]
+
+    def _trailing_gap(self, user_id: str) -> None:
+        """A closed last interval ending before the window does: the agent has no status now."""
+        mark = self.state["intervals"].get(user_id)
+        if mark is None or mark[1] is None:
+            return
+        if to_millis(self.window_end) - mark[1] > GAP_TOLERANCE.total_seconds() * 1000:
+            self._emit_gap(user_id, mark[1])
+
+    def _emit_gap(self, user_id: str, end_ms: int) -> None:
+        at = datetime.fromtimestamp(end_ms / 1000, tz=UTC)
+        self._emit(user_id, AgentState.UNKNOWN, GAP_STATE, GAP_REASON, at, ("gap", user_id, iso_z(at)))
+
+    def _emit(self, user_id: str, state: AgentState, vendor_state: str, reason: str | None, at: datetime,
+              key: tuple[object, ...]) -> None:
+        known = self.memory.get(user_id)
+        if known is not None and (known.state, known.reason) == (state, reason):
+            return  # no change (also: a gap or an interval seen again on a re-read)
+        occurred = max(at, known.at) if known is not None else at  # never step back in an agent's order
+        self.events.append(self.stream.state_changed(
+            key=key, agent_id=user_id, state=state, previous=known.state if known else None,
+            vendor_state=vendor_state, reason=reason, occurred_at=occurred, source_cursor=self.source_cursor,
+            now=self.now, vendor_record_id=f"{user_id}@{iso_z(at)}"))
+        self.memory.set(user_id, state, reason, occurred)

@@ -1,0 +1,146 @@
+"""Time at the edge: every vendor time is turned into an aware UTC ``datetime`` here.
+
+Vendors send epoch seconds (Convoso), ISO-8601 with ``Z`` (Vonage), naive local times
+in a requested fixed offset (Kore.ai) or local wall-clock times of an account zone
+(Convoso ``created_at``). Inside the connector everything is UTC.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, date, datetime, time, timedelta, timezone
+from zoneinfo import ZoneInfo
+
+__all__ = [
+    "RecordError",
+    "day_bounds_utc",
+    "iso_z",
+    "koreai_offset",
+    "koreai_offsets_of_day",
+    "local_date",
+    "local_to_utc",
+    "parse_epoch_seconds",
+    "parse_hms_duration",
+    "parse_iso_utc",
+    "parse_west_offset_local",
+]
+
+
+class RecordError(ValueError):
+    """One record cannot be mapped; becomes a DeadLetter naming ``field`` and ``kind``."""
+
+    def __init__(self, kind: str, field: str, message: str) -> None:
+        self.kind = kind
+        self.field = field
+        super().__init__(f"{field}: {message}")
+
+
+def iso_z(moment: datetime) -> str:
+    """ISO-8601 UTC with milliseconds and a ``Z``: the one text form of a time we print or send."""
+    if moment.tzinfo is None:
+        raise ValueError(f"naive datetime {moment.isoformat()} has no time zone")
+    return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def parse_iso_utc(value: object, *, field: str) -> datetime:
+    """An ISO-8601 time with a zone (``Z`` or ``+hh:mm``); naive times are refused, never guessed."""
+    if not isinstance(value, str) or not value.strip():
+        raise RecordError("missing_field" if value in (None, "") else "bad_timestamp", field,
+                          f"expected an ISO-8601 time, got {value!r}")
+    text = value.strip()
+    if text.endswith(("Z", "z")):
+        text = text[:-1] + "+00:00"
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise RecordError("bad_timestamp", field, f"not an ISO-8601 time: {value!r}") from None
+    if moment.tzinfo is None:
+        raise RecordError("bad_timestamp", field, f"time {value!r} has no zone; expected UTC ('Z')")
+    return moment.astimezone(UTC)
+
+
+def parse_epoch_seconds(value: object, *, field: str) -> datetime:
+    """Unix seconds, as an int or a decimal string (Convoso sends ``"1748433437"``)."""
+    if value is None or value == "":
+        raise RecordError("missing_field", field, "missing")
+    if isinstance(value, bool) or not isinstance(value, (int, str, float)):
+        raise RecordError("bad_timestamp", field, f"expected unix seconds, got {value!r}")
+    try:
+        seconds = float(value)
+    except ValueError:
+        raise RecordError("bad_timestamp", field, f"expected unix seconds, got {value!r}") from None
+    if not 0 < seconds < 32_503_680_000:  # 3000-01-01: anything later is a unit mistake (millis)
+        raise RecordError("bad_timestamp", field, f"unix seconds out of range: {value!r}")
+    return datetime.fromtimestamp(seconds, tz=UTC)
+
+
+def local_to_utc(naive: datetime, zone: ZoneInfo) -> datetime:
+    """Wall-clock time of ``zone`` -> UTC.
+
+    Ambiguous times (the repeated hour when clocks go back) read as the first occurrence
+    (``fold=0``); times that do not exist (the skipped hour when clocks go forward) read
+    with the offset in force before the change, as PEP 495 does (02:30 -> 03:30 new time).
+    """
+    return naive.replace(tzinfo=zone, fold=0).astimezone(UTC)
+
+
+def local_date(moment: datetime, zone: ZoneInfo) -> date:
+    """The calendar day ``moment`` falls on in ``zone`` (a report day of the account)."""
+    return moment.astimezone(zone).date()
+
+
+def day_bounds_utc(day: date, zone: ZoneInfo) -> tuple[datetime, datetime]:
+    """[start, end) of a local calendar day in UTC; 23 or 25 hours long on DST days."""
+    start = local_to_utc(datetime.combine(day, time()), zone)
+    end = local_to_utc(datetime.combine(day + timedelta(days=1), time()), zone)
+    return start, end
+
+
+def koreai_offset(zone: ZoneInfo, moment: datetime) -> int:
+    """Kore.ai's ``timeZoneOffSet`` at ``moment``: minutes WEST of UTC (New York winter 300, India -330)."""
+    offset = moment.astimezone(zone).utcoffset()
+    assert offset is not None  # a ZoneInfo always has one
+    return -int(offset.total_seconds() // 60)
+
+
+def koreai_offsets_of_day(zone: ZoneInfo, day: date) -> list[int]:
+    """The distinct Kore.ai offsets of a local day: its offset at the start, then at the end.
+
+    An ordinary day has one; a DST day has two, and the connector queries the day once
+    with each so the union of the two fixed-offset windows covers the whole 23/25-hour day.
+    """
+    start, end = day_bounds_utc(day, zone)
+    first = koreai_offset(zone, start)
+    last = koreai_offset(zone, end - timedelta(seconds=1))
+    return [first] if first == last else [first, last]
+
+
+_NAIVE = re.compile(r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2}(\.\d{1,6})?$")
+
+
+def parse_west_offset_local(value: object, minutes_west: int, *, field: str) -> datetime:
+    """A naive local time rendered in a fixed Kore.ai offset -> UTC (local + minutes west)."""
+    if not isinstance(value, str) or not value.strip():
+        raise RecordError("missing_field" if value in (None, "") else "bad_timestamp", field,
+                          f"expected a local time like 2023-03-10T21:37:42, got {value!r}")
+    text = value.strip()
+    if not _NAIVE.match(text):
+        raise RecordError("bad_timestamp", field, f"expected a local time like 2023-03-10T21:37:42, got {value!r}")
+    try:
+        naive = datetime.fromisoformat(text)
+    except ValueError:
+        raise RecordError("bad_timestamp", field, f"not a valid date/time: {value!r}") from None
+    fixed = timezone(timedelta(minutes=-minutes_west))
+    return naive.replace(tzinfo=fixed).astimezone(UTC)
+
+
+_HMS = re.compile(r"^(\d+):([0-5]\d):([0-5]\d)$")
+
+
+def parse_hms_duration(value: object, *, field: str) -> timedelta:
+    """``"32:17:04"``: hours are not capped at 24 (Kore.ai intervals can span days)."""
+    match = _HMS.match(value.strip()) if isinstance(value, str) else None
+    if match is None:
+        raise RecordError("bad_duration", field, f"expected H:MM:SS, got {value!r}")
+    hours, minutes, seconds = (int(part) for part in match.groups())
+    return timedelta(hours=hours, minutes=minutes, seconds=seconds)
