@@ -1,0 +1,190 @@
+"""HTTP for one source: a pooled client, rate and concurrency limits, retries that know why.
+
+Retried: timeouts, dropped connections, 5xx, bodies that are not JSON, and 429 (after
+``Retry-After`` when given, with a cap on the total wait). A 401 asks the auth session to
+re-authenticate once per failure streak. Anything else is a ``FetchError`` naming the
+source, the request path (never its query string: Convoso puts the token there) and why.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import random
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from email.utils import parsedate_to_datetime
+from typing import Any
+
+import httpx
+
+from connector.redaction import redact
+from connector.runtime.metrics import SourceMetrics
+from connector.sources.base import HttpRequest
+
+__all__ = ["FetchError", "RateLimiter", "RetryPolicy", "SourceHttp"]
+
+
+class FetchError(Exception):
+    """A request failed for good (after retries where retrying made sense)."""
+
+    def __init__(self, source: str, kind: str, message: str, *, status: int | None = None) -> None:
+        self.source = source
+        self.kind = kind
+        self.status = status
+        super().__init__(redact(f"{source}: {message}"))
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    max_retries: int = 5
+    base_delay: float = 0.25
+    max_delay: float = 30.0
+    max_rate_limit_wait: float = 300.0  # total time one request may spend waiting out 429s
+
+    def backoff(self, attempt: int) -> float:
+        """Exponential backoff with full jitter (AWS architecture blog's recommendation)."""
+        return random.uniform(0, min(self.max_delay, self.base_delay * 2 ** (attempt - 1)))
+
+
+class RateLimiter:
+    """A token bucket: at most ``rate`` requests per second, bursts of up to ``burst``."""
+
+    def __init__(self, rate: float, burst: int = 1) -> None:
+        self.rate = rate
+        self.burst = max(1, burst)
+        self._tokens = float(self.burst)
+        self._updated = time.monotonic()
+        self._lock = asyncio.Lock()
+
+    async def acquire(self) -> None:
+        async with self._lock:
+            while True:
+                now = time.monotonic()
+                self._tokens = min(self.burst, self._tokens + (now - self._updated) * self.rate)
+                self._updated = now
+                if self._tokens >= 1:
+                    self._tokens -= 1
+                    return
+                await asyncio.sleep((1 - self._tokens) / self.rate)
+
+
+def _retry_after(value: str | None) -> float | None:
+    """Seconds from a Retry-After header: delta-seconds or an HTTP date (RFC 9110)."""
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        return max(0.0, parsedate_to_datetime(value).timestamp() - time.time())
+    except (TypeError, ValueError):
+        return None
+
+
+class _Retry(Exception):
+    def __init__(self, kind: str, message: str, status: int | None = None, retry_after: str | None = None) -> None:
+        self.kind, self.message, self.status, self.retry_after = kind, message, status, retry_after
+        super().__init__(message)
+
+
+Reauthenticate = Callable[[], Awaitable[bool]]
+
+
+class SourceHttp:
+    """One pooled ``httpx.AsyncClient`` per source, shared by all of its requests."""
+
+    def __init__(self, source: str, base_url: str, *, timeout: float, max_concurrency: int,
+                 requests_per_second: float, retry: RetryPolicy, metrics: SourceMetrics,
+                 transport: httpx.AsyncBaseTransport | None = None) -> None:
+        self.source = source
+        self.retry = retry
+        self.metrics = metrics
+        self.client = httpx.AsyncClient(
+            base_url=base_url.rstrip("/") + "/",
+            timeout=timeout,
+            limits=httpx.Limits(max_connections=max_concurrency, max_keepalive_connections=max_concurrency),
+            transport=transport,
+            follow_redirects=True,
+        )
+        self._slots = asyncio.Semaphore(max_concurrency)
+        self._limiter = RateLimiter(requests_per_second, burst=max_concurrency)
+
+    async def close(self) -> None:
+        await self.client.aclose()
+
+    async def fetch_json(self, build: Callable[[], Awaitable[HttpRequest]],
+                         reauthenticate: Reauthenticate | None = None) -> Any:
+        """Send the request ``build`` makes (fresh auth each attempt) and return its JSON body."""
+        attempt = 0
+        rate_limited_for = 0.0
+        reauthenticated = False
+        while True:
+            request = await build()
+            try:
+                return await self._once(request)
+            except _Retry as retry:
+                self.metrics.errors.labels(self.source, retry.kind).inc()
+                if retry.kind == "unauthorized":
+                    if reauthenticate is not None and not reauthenticated and await reauthenticate():
+                        reauthenticated = True
+                        continue
+                    raise FetchError(self.source, retry.kind, retry.message, status=retry.status) from None
+                if retry.kind == "rate_limited":
+                    delay = _retry_after(retry.retry_after)
+                    if delay is None:
+                        delay = self.retry.backoff(min(attempt + 1 + int(rate_limited_for > 0), 8))
+                    if rate_limited_for + delay > self.retry.max_rate_limit_wait:
+                        raise FetchError(self.source, "rate_limited",
+                                         f"{retry.message}; gave up after waiting {rate_limited_for:.0f}s "
+                                         f"in total (cap {self.retry.max_rate_limit_wait:.0f}s)",
+                                         status=429) from None
+                    rate_limited_for += delay
+                    await asyncio.sleep(delay)
+                    continue
+                attempt += 1
+                if attempt > self.retry.max_retries:
+                    raise FetchError(self.source, retry.kind,
+                                     f"{retry.message} (gave up after {attempt} attempts)",
+                                     status=retry.status) from None
+                await asyncio.sleep(self.retry.backoff(attempt))
+
+    async def _once(self, request: HttpRequest) -> Any:
+        where = f"{request.method} {request.path.split('?', 1)[0]}"
+        started = time.perf_counter()
+        async with self._slots:
+            await self._limiter.acquire()
+            try:
+                response = await self.client.request(
+                    request.method, request.path.lstrip("/"), params=request.params or None,
+                    headers=request.headers, json=request.json_body, data=request.form,
+                )
+            except httpx.TimeoutException as exc:
+                raise _Retry("timeout", f"{where} timed out ({type(exc).__name__})") from None
+            except httpx.TransportError as exc:
+                raise _Retry("connection", f"{where} failed: {type(exc).__name__}: {exc}") from None
+            finally:
+                self.metrics.request_seconds.labels(self.source).observe(time.perf_counter() - started)
+        status = response.status_code
+        if status == 401:
+            raise _Retry("unauthorized", f"{where} answered 401 {_snippet(response)}", status)
+        if status == 429:
+            retry_after = response.headers.get("Retry-After")
+            raise _Retry("rate_limited", f"{where} answered 429 (rate limited)", 429, retry_after)
+        if status >= 500:
+            raise _Retry("server_error", f"{where} answered {status} {_snippet(response)}", status)
+        if status >= 400:
+            # a documented client error (bad window, missing parameter, forbidden): retrying won't help
+            raise FetchError(self.source, "client_error", f"{where} answered {status} {_snippet(response)}",
+                             status=status)
+        try:
+            return json.loads(response.content)
+        except ValueError as exc:
+            raise _Retry("invalid_json", f"{where} returned a body that is not JSON ({exc})", status) from None
+
+
+def _snippet(response: httpx.Response) -> str:
+    text = response.text[:300].replace("\n", " ")
+    return redact(text)
