@@ -141,6 +141,21 @@ def tail(topic: str, config_path: str | None, bootstrap_servers: str | None, sch
         sys.exit(3)
 
 
+@main.command()
+@click.argument("config_path", metavar="CONFIG", type=click.Path(exists=True, dir_okay=False))
+def run(config_path: str) -> None:
+    """Poll every configured source and produce its events to Kafka until SIGINT/SIGTERM.
+
+    Each page's cursor is committed to the offsets topic only after all of the page's
+    events are acknowledged; a restart resumes from there. /healthz and /metrics are
+    served on the configured http port.
+    """
+    from connector.runtime.runner import run_connector
+
+    config = _load_or_exit(config_path)
+    asyncio.run(run_connector(config))
+
+
 if __name__ == "__main__":  # pragma: no cover
     main()
 

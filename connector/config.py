@@ -113,6 +113,12 @@ class SerdeSettings(_Strict):
     schema_registry_username: str | None = None
     schema_registry_password: SecretStr | None = None
 
+    @field_validator("schema_registry_url", "schema_registry_username", "schema_registry_password", mode="before")
+    @classmethod
+    def _empty_is_unset(cls, value: Any) -> Any:
+        """``${SCHEMA_REGISTRY_URL:-}`` with the variable unset means: no registry."""
+        return None if value == "" else value
+
 
 class PrivacySettings(_Strict):
     drop_personal_data: bool = Field(
