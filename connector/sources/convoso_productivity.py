@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from collections import Counter
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, timedelta, tzinfo
 from typing import Any, ClassVar
 from zoneinfo import ZoneInfo
 
@@ -97,9 +97,11 @@ class ConvosoProductivityStream(StreamBase[ConvosoProductivitySource]):
         {"ip_address", "browser", "user_name", "email", "agent_email", "first_name", "last_name"})
     position_keys: ClassVar[tuple[str, ...]] = ("day", "next")
 
+    zone_override: tzinfo | None = None  # a fixed offset instead of the account zone (convert only)
+
     @property
-    def zone(self) -> ZoneInfo:
-        return ZoneInfo(self.config.account_timezone)
+    def zone(self) -> tzinfo:
+        return self.zone_override or ZoneInfo(self.config.account_timezone)
 
     def initial_cursor(self, now: datetime) -> dict[str, Any]:
         start = self.start_of_history(now)

@@ -8,7 +8,7 @@ in a requested fixed offset (Kore.ai) or local wall-clock times of an account zo
 from __future__ import annotations
 
 import re
-from datetime import UTC, date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta, timezone, tzinfo
 from zoneinfo import ZoneInfo
 
 __all__ = [
@@ -74,7 +74,7 @@ def parse_epoch_seconds(value: object, *, field: str) -> datetime:
     return datetime.fromtimestamp(seconds, tz=UTC)
 
 
-def local_to_utc(naive: datetime, zone: ZoneInfo) -> datetime:
+def local_to_utc(naive: datetime, zone: tzinfo) -> datetime:
     """Wall-clock time of ``zone`` -> UTC.
 
     Ambiguous times (the repeated hour when clocks go back) read as the first occurrence
@@ -84,12 +84,12 @@ def local_to_utc(naive: datetime, zone: ZoneInfo) -> datetime:
     return naive.replace(tzinfo=zone, fold=0).astimezone(UTC)
 
 
-def local_date(moment: datetime, zone: ZoneInfo) -> date:
+def local_date(moment: datetime, zone: tzinfo) -> date:
     """The calendar day ``moment`` falls on in ``zone`` (a report day of the account)."""
     return moment.astimezone(zone).date()
 
 
-def day_bounds_utc(day: date, zone: ZoneInfo) -> tuple[datetime, datetime]:
+def day_bounds_utc(day: date, zone: tzinfo) -> tuple[datetime, datetime]:
     """[start, end) of a local calendar day in UTC; 23 or 25 hours long on DST days."""
     start = local_to_utc(datetime.combine(day, time()), zone)
     end = local_to_utc(datetime.combine(day + timedelta(days=1), time()), zone)

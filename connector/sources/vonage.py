@@ -1,0 +1,311 @@
+"""Vonage Contact Center Insights Stats GET /agent-activities -> AgentStateChanged.
+
+Polling follows Vonage's advice: ``include=Processed`` and each poll starting at the
+previous response's ``upTo``. Windows longer than 31 days are split (the API refuses them),
+pages are read with ``page`` until ``meta.pageCount``. ``Processed`` re-reports an activity
+when it ends (now with a ``duration``): the first report applies its start, the re-report
+only its end. Each agent's presence, workload and interactions are merged by
+``vonage_state`` into one state; an event is emitted only when that state changes.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import datetime, timedelta
+from typing import Any, ClassVar
+
+from connector.config import VonageSource
+from connector.model import DeadLetter, Event, from_millis, to_millis
+from connector.sources.base import (
+    CURSOR_VERSION,
+    AgentMemory,
+    AuthKind,
+    AuthParts,
+    AuthSpec,
+    PageResult,
+    PagingError,
+    RecordError,
+    RequestSpec,
+    StreamBase,
+    VendorError,
+    fingerprint,
+    guard_page,
+    iso_z,
+    parse_iso_utc,
+    require_mapping,
+)
+from connector.sources.vonage_state import INTERACTION_CATEGORIES, PRESENCE_CATEGORIES, AgentParts, Point
+
+__all__ = ["MAX_WINDOW", "VonageStream", "parse_token_response"]
+
+PATH = "/agent-activities"
+ACCEPT = "application/vnd.newvoicemedia.v3+json"
+MAX_WINDOW = timedelta(days=31) - timedelta(minutes=1)  # "Request window size limit exceeded 31 days"
+ENDED_RETENTION_MS = 3600 * 1000          # ended activities are remembered this long past upTo
+ONGOING_RETENTION_MS = 7 * 86400 * 1000   # ongoing ones until they end, or this long
+MAX_SEEN = 20_000
+
+
+def parse_token_response(body: Any, now: datetime) -> tuple[str, datetime]:
+    """The bearer token and its expiry from an OAuth2 token response (the runtime fetched it)."""
+    doc = require_mapping("vonage", body, "the token response")
+    token = doc.get("access_token")
+    if not isinstance(token, str) or not token:
+        raise VendorError("vonage", f"token response without access_token: {doc.get('error') or 'no error'}",
+                          vendor_message=str(doc.get("error_description") or doc.get("error") or ""))
+    expires_in = doc.get("expires_in")
+    seconds = expires_in if isinstance(expires_in, int) and not isinstance(expires_in, bool) else 3600
+    return token, now + timedelta(seconds=seconds)
+
+
+def _key(agent: str, kind: str, start_ms: int, category: str, guid: str) -> str:
+    return f"{agent}|{kind}|{start_ms}|{category}|{guid}"
+
+
+def _int(value: Any, field: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise RecordError("bad_value", field, f"expected a non-negative integer, got {value!r}")
+    return value
+
+
+class VonageStream(StreamBase[VonageSource]):
+    """Cursor: ``{"v", "up_to", "next", "poll", "agents", "parts", "seen"}``.
+
+    ``up_to``: start of the next poll (the last ``upTo``); ``next``: ``{"start", "end", "page",
+    "up_to"}`` of an unfinished poll; ``parts``: per agent, the presence / workload / open
+    interactions (see ``vonage_state``); ``seen``: activity key -> ``[start_ms, end_ms|null]``.
+    """
+
+    vendor: ClassVar[str] = "vonage"
+    auth: ClassVar[AuthSpec] = AuthSpec(AuthKind.BEARER, name="Authorization", headers={"Accept": ACCEPT})
+    position_keys: ClassVar[tuple[str, ...]] = ("up_to", "next")
+
+    # --- auth -------------------------------------------------------------------------------
+
+    def token_request(self) -> RequestSpec | None:
+        """OAuth2 client credentials (scope ``stats``) when no static ``access_token`` is set."""
+        if self.config.access_token is not None or self.config.token_url is None:
+            return None
+        assert self.config.client_id and self.config.client_secret
+        form = {"grant_type": "client_credentials", "client_id": self.config.client_id,
+                "client_secret": self.config.client_secret.get_secret_value(), "scope": "stats"}
+        return RequestSpec("POST", str(self.config.token_url), {}, form=form)
+
+    def auth_parts(self, now: datetime, *, access_token: str | None = None) -> AuthParts:
+        token = access_token or (self.config.access_token.get_secret_value() if self.config.access_token else None)
+        if not token:
+            raise ValueError("vonage: no bearer token: fetch one with token_request() and pass access_token")
+        return AuthParts(headers={**self.auth.headers, "Authorization": f"bearer {token}"})
+
+    # --- requests ---------------------------------------------------------------------------
+
+    def initial_cursor(self, now: datetime) -> dict[str, Any]:
+        return {"v": CURSOR_VERSION, "up_to": iso_z(self.start_of_history(now)), "next": None, "poll": None,
+                "agents": {}, "parts": {}, "seen": {}}
+
+    def _window(self, start: datetime, now: datetime) -> dict[str, Any] | None:
+        end = min(now, start + MAX_WINDOW)
+        if end <= start:
+            return None
+        return {"start": iso_z(start), "end": iso_z(end), "page": 1, "up_to": None}
+
+    def first_request(self, cursor: dict[str, Any], now: datetime) -> RequestSpec | None:
+        position = cursor["next"] or self._window(parse_iso_utc(cursor["up_to"], field="cursor.up_to"), now)
+        return self._request(position) if position else None
+
+    def _request(self, position: dict[str, Any]) -> RequestSpec:
+        params = {"start": position["start"], "end": position["end"], "include": "Processed",
+                  "page": str(position["page"])}
+        if self.config.agent_id:
+            params["agentId"] = self.config.agent_id
+        return RequestSpec("GET", PATH, params)
+
+    # --- response ---------------------------------------------------------------------------
+
+    def _check(self, body: Any) -> tuple[list[Any], dict[str, Any], str | None]:
+        doc = require_mapping(self.vendor, body, "the agent-activities response")
+        items, meta = doc.get("items"), doc.get("meta")
+        if not isinstance(items, list) or not isinstance(meta, dict):
+            message = doc.get("message") or doc.get("error")
+            if message:
+                raise VendorError(self.vendor, f"error response: {message}", code=doc.get("code"),
+                                  vendor_message=str(message))
+            raise VendorError(self.vendor, "expected 'items' (an array) and 'meta' (paging)", kind="unknown_shape")
+        up_to = doc.get("upTo")
+        if up_to is not None:
+            try:
+                parse_iso_utc(up_to, field="upTo")
+            except RecordError as error:
+                raise VendorError(self.vendor, f"{error}", kind="unknown_shape") from None
+        return items, meta, up_to
+
+    def _points(self, item: Any, unknown: Counter[str]) -> tuple[str, str, int, int | None, list[Point]]:
+        """(agent, key, start_ms, end_ms, points) of one activity; RecordError if unmappable."""
+        if not isinstance(item, dict):
+            raise RecordError("unknown_shape", "(item)", f"expected an object, got {type(item).__name__}")
+        agent = item.get("agentId")
+        if agent in (None, "") or isinstance(agent, (dict, list, bool)):
+            raise RecordError("missing_field", "agentId", "missing agent id")
+        agent = str(agent)
+        kind = item.get("type")
+        start_ms = to_millis(parse_iso_utc(item.get("start"), field="start"))
+        duration = item.get("duration")
+        end_ms = start_ms + _int(duration, "duration") if duration is not None else None
+        category, guid, name, load = "", "", None, (0, 0, 0)
+        if kind in ("Presence", "Interaction"):
+            raw_category = item.get("category")
+            if not isinstance(raw_category, str) or not raw_category:
+                raise RecordError("missing_field", "category", f"missing category of a {kind} activity")
+            category = raw_category
+            known = PRESENCE_CATEGORIES if kind == "Presence" else INTERACTION_CATEGORIES
+            if category not in known:
+                unknown[f"{kind}:{category}"] += 1
+            name = item.get("name") if isinstance(item.get("name"), str) else None
+            if kind == "Interaction":
+                interaction = item.get("interaction")
+                raw_guid = interaction.get("guid") if isinstance(interaction, dict) else None
+                if not isinstance(raw_guid, str) or not raw_guid:
+                    raise RecordError("missing_field", "interaction.guid", "missing interaction guid")
+                guid = raw_guid
+        elif kind == "Workload":
+            workload = item.get("workload")
+            if not isinstance(workload, dict):
+                raise RecordError("missing_field", "workload", "missing workload counts")
+            load = (_int(workload.get("calls", 0), "workload.calls"),
+                    _int(workload.get("semiLive", 0), "workload.semiLive"),
+                    _int(workload.get("nonLive", 0), "workload.nonLive"))
+        else:
+            raise RecordError("unknown_shape", "type", f"unknown activity type {kind!r}")
+        base = Point(start_ms, False, kind, category, start_ms, name, guid, load)
+        points = [base]
+        if end_ms is not None and kind != "Presence":
+            points.append(Point(end_ms, True, kind, category, start_ms, name, guid, load))
+        return agent, _key(agent, kind, start_ms, category, guid), start_ms, end_ms, points
+
+    def handle_response(self, cursor: dict[str, Any], request: RequestSpec, body: Any,
+                        now: datetime) -> PageResult:
+        items, meta, up_to = self._check(body)
+        state = self.copy_cursor(cursor)
+        page = int(request.params.get("page", "1"))
+        position = state["next"] or {"start": request.params["start"], "end": request.params["end"],
+                                     "page": page, "up_to": None}
+        source_cursor = self.source_cursor({**state, "next": position})
+        if isinstance(meta.get("page"), int) and meta["page"] != page:
+            raise PagingError(self.vendor, f"asked for page {page} of {position['start']}..{position['end']}, "
+                                           f"got page {meta['page']}")
+        unknown: Counter[str] = Counter()
+        dead: list[DeadLetter] = []
+        points: dict[str, list[Point]] = {}
+        seen: dict[str, list[Any]] = state["seen"]
+        keys = []
+        for index, item in enumerate(items):
+            try:
+                agent, key, start_ms, end_ms, new = self._points(item, unknown)
+            except RecordError as error:
+                dead.append(self.dead_letter(record=item, location=f"items[{index}]", error=error,
+                                             source_cursor=source_cursor, now=now))
+                continue
+            keys.append(f"{key}|{end_ms}")
+            before = seen.get(key)
+            if before is not None:
+                if before[1] is not None or end_ms is None:
+                    continue  # a repeat
+                new = [p for p in new if p.ending]  # the re-report of an ended activity: only its end is news
+            seen[key] = [start_ms, end_ms]
+            points.setdefault(agent, []).extend(new)
+        total = meta.get("totalCount") if isinstance(meta.get("totalCount"), int) else None
+        state["poll"] = guard_page(state.get("poll"), vendor=self.vendor, total=total,
+                                   position=f"{position['start']}..{position['end']} page={page}",
+                                   page_print=fingerprint(keys) if keys else None, page_size=max(len(items), 1))
+        events: list[Event] = []
+        for agent in sorted(points):
+            events.extend(self._advance(state, agent, points[agent], source_cursor, now))
+        if up_to is not None:  # the data is complete up to the smallest upTo of the window's pages
+            this = iso_z(parse_iso_utc(up_to, field="upTo"))
+            earlier = position.get("up_to")
+            position["up_to"] = this if earlier is None or this < earlier else earlier
+        raw_count = meta.get("pageCount")
+        page_count = raw_count if isinstance(raw_count, int) else page
+        next_request = None
+        if items and page < page_count:
+            state["next"] = {**position, "page": page + 1}
+            next_request = self._request(state["next"])
+        else:
+            next_request = self._end_window(state, position, now)
+        return PageResult(events, dead, unknown, state, next_request)
+
+    def _advance(self, state: dict[str, Any], agent: str, points: list[Point], source_cursor: str,
+                 now: datetime) -> list[Event]:
+        """Apply an agent's new points in time order; one event per change of the merged state.
+
+        Points older than the agent's last event (late Processed reports) are folded in at
+        that last event's time, so an agent's events never go back in time.
+        """
+        memory = AgentMemory(state["agents"])
+        parts = AgentParts(state["parts"].setdefault(agent, {}))
+        events: list[Event] = []
+        pending: list[Point] = sorted(points, key=lambda p: p.order)
+        while pending:
+            known = memory.get(agent)
+            floor = to_millis(known.at) if known is not None else None
+            at = max(pending[0].at_ms, floor) if floor is not None else pending[0].at_ms
+            group = [p for p in pending if p.at_ms <= at]
+            pending = pending[len(group):]
+            for point in group:
+                parts.apply(point)
+            merged = parts.merged()
+            if merged is None or (known is not None and (known.state, known.reason) == (merged.state,
+                                                                                         merged.reason)):
+                continue
+            occurred = from_millis(at)
+            events.append(self.state_changed(
+                key=("merged", agent, at, merged.state.value, merged.reason or ""), agent_id=agent,
+                state=merged.state, previous=known.state if known else None, vendor_state=merged.vendor_state,
+                reason=merged.reason, occurred_at=occurred, source_cursor=source_cursor, now=now,
+                vendor_record_id=self._record_id(group)))
+            memory.set(agent, merged.state, merged.reason, occurred)
+        return events
+
+    @staticmethod
+    def _record_id(group: list[Point]) -> str:
+        last = group[-1]
+        label = f"{last.kind}:{last.category}" if last.category else last.kind
+        return f"{label}@{iso_z(from_millis(last.start_ms))}" + (
+            f"/{last.guid}" if last.guid else "")
+
+    def _end_window(self, state: dict[str, Any], position: dict[str, Any], now: datetime) -> RequestSpec | None:
+        """The window is read: move ``up_to`` on; a split (catch-up) window goes straight on."""
+        start, end = (parse_iso_utc(position[k], field=f"cursor.next.{k}") for k in ("start", "end"))
+        up_to = parse_iso_utc(position["up_to"], field="upTo") if position.get("up_to") else end
+        up_to = min(up_to, end)
+        caught_up = end >= now - timedelta(seconds=1) or end - start < MAX_WINDOW
+        if up_to <= start and not caught_up:
+            raise PagingError(self.vendor, f"upTo did not advance past the window start {iso_z(start)}")
+        state["up_to"] = iso_z(max(up_to, start))
+        state["poll"] = None
+        self._prune(state, now)
+        if caught_up:
+            state["next"] = None
+            return None
+        state["next"] = self._window(max(up_to, start), now)
+        return self._request(state["next"]) if state["next"] else None
+
+    @staticmethod
+    def _prune(state: dict[str, Any], now: datetime) -> None:
+        up_to_ms = to_millis(parse_iso_utc(state["up_to"], field="cursor.up_to"))
+        seen = {k: v for k, v in state["seen"].items()
+                if (v[1] is None and up_to_ms - v[0] < ONGOING_RETENTION_MS)
+                or (v[1] is not None and up_to_ms - v[1] < ENDED_RETENTION_MS)}
+        if len(seen) > MAX_SEEN:
+            seen = dict(sorted(seen.items(), key=lambda kv: kv[1][0])[-MAX_SEEN:])
+        state["seen"] = seen
+        memory = AgentMemory(state["agents"])
+        memory.prune(now)
+        parts = {}
+        now_ms = to_millis(now)
+        for agent, table in state["parts"].items():
+            held = AgentParts(table)
+            held.prune(now_ms)
+            if agent in state["agents"] or now_ms - held.latest_ms() < ONGOING_RETENTION_MS:
+                parts[agent] = table
+        state["parts"] = parts
