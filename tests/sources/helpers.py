@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -14,7 +15,7 @@ from connector.config import (
     RocketchatSource,
     VonageSource,
 )
-from connector.model import AgentStateChanged, Event
+from connector.model import AgentConversationsObserved, AgentGroupObserved, AgentStateChanged, Event
 
 FIXTURES = Path(__file__).parent / "fixtures"
 SECRET = "s3cret-token-value"
@@ -24,8 +25,9 @@ def fixture(name: str) -> Any:
     return json.loads((FIXTURES / name).read_text())
 
 
-def utc(*parts: int) -> datetime:
-    return datetime(*parts, tzinfo=UTC)  # type: ignore[misc]
+def utc(year: int, month: int, day: int, hour: int = 0, minute: int = 0, second: int = 0,
+        micro: int = 0) -> datetime:
+    return datetime(year, month, day, hour, minute, second, micro, tzinfo=UTC)
 
 
 def roundtrip(cursor: dict[str, Any]) -> dict[str, Any]:
@@ -73,3 +75,12 @@ def koreai(**extra: Any) -> KoreaiSource:
 
 def rocketchat(**extra: Any) -> RocketchatSource:
     return RocketchatSource(**common("rocketchat", user_id="rbAXPnMktTFbNpwtJ", auth_token=SECRET, **extra))
+
+
+def ids(events: Sequence[Event]) -> list[str]:
+    """The event ids of a page's events (every event type has one)."""
+    out = []
+    for event in events:
+        assert isinstance(event, (AgentStateChanged, AgentGroupObserved, AgentConversationsObserved))
+        out.append(event.event_id)
+    return out

@@ -11,7 +11,7 @@ import pytest
 from connector.model import AgentState, AgentStateChanged
 from connector.sources.base import PagingError, VendorError
 from connector.sources.convoso_productivity import ConvosoProductivityStream
-from tests.sources.helpers import SECRET, convoso_productivity, fixture, roundtrip, states, utc
+from tests.sources.helpers import SECRET, convoso_productivity, fixture, ids, roundtrip, states, utc
 
 NOW = utc(2025, 5, 28, 12)
 
@@ -113,7 +113,7 @@ def test_ids_are_deterministic_and_distinct() -> None:
     for _ in range(2):
         stream = ConvosoProductivityStream(convoso_productivity())
         cursor, request = start(stream)
-        runs.append([e.event_id for e in stream.handle_response(cursor, request, body, NOW).events])
+        runs.append(ids(stream.handle_response(cursor, request, body, NOW).events))
     assert runs[0] == runs[1] and len(set(runs[0])) == 3
 
 
@@ -193,7 +193,7 @@ def test_error_body_raises_vendor_error_with_code() -> None:
     with pytest.raises(VendorError) as caught:
         stream.handle_response(cursor, request, {"success": False, "code": 6026, "error": "Invalid campaign ID"}, NOW)
     assert caught.value.code == 6026 and "Invalid campaign ID" in str(caught.value)
-    with pytest.raises(VendorError, match="data.entries"):
+    with pytest.raises(VendorError, match=r"data\.entries"):
         stream.handle_response(cursor, request, {"success": True, "data": {"total": "1"}}, NOW)
     with pytest.raises(VendorError, match="JSON object"):
         stream.handle_response(cursor, request, ["not", "an", "object"], NOW)
