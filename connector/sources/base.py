@@ -13,21 +13,19 @@ normalized state and what de-duplication needs, every part of it bounded.
 
 from __future__ import annotations
 
-import base64
 import copy
 import hashlib
-import hmac
 import json
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from enum import StrEnum
 from typing import Any, ClassVar, Generic, Protocol, TypeVar
 
 from pydantic import SecretStr
 
 from connector.model import AgentState, AgentStateChanged, DeadLetter, Event, deterministic_event_id, to_millis
+from connector.sources.auth import AuthKind, AuthParts, AuthSpec, HttpRequest, authorize, hs256_jwt
 from connector.sources.timeutil import (
     RecordError,
     day_bounds_utc,
@@ -130,72 +128,6 @@ class PagingError(Exception):
         self.vendor = vendor
         self.what = what
         super().__init__(f"{vendor}: paging stopped: {what}")
-
-
-# --- auth, declared per vendor and built here ---------------------------------------------
-
-
-class AuthKind(StrEnum):
-    QUERY_PARAM = "query_param"                 # Convoso GET: ?auth_token=...
-    FORM_FIELD = "form_field"                   # Convoso POST: auth_token=... in the form body
-    BEARER = "bearer"                           # Vonage: Authorization: bearer <token>
-    KOREAI_JWT = "koreai_jwt"                   # Kore.ai: auth: <JWT>, iId: <stream id>
-    USER_TOKEN_HEADERS = "user_token_headers"   # Rocket.Chat: X-User-Id, X-Auth-Token
-
-
-@dataclass(frozen=True)
-class AuthSpec:
-    """How a vendor authenticates; ``name`` is the parameter or field carrying the token."""
-
-    kind: AuthKind
-    name: str = ""
-    headers: Mapping[str, str] = field(default_factory=dict)  # sent with every request
-
-
-@dataclass(frozen=True)
-class AuthParts:
-    headers: dict[str, str] = field(default_factory=dict)
-    params: dict[str, str] = field(default_factory=dict)
-    form: dict[str, str] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class HttpRequest:
-    """A RequestSpec with auth added: exactly what goes on the wire (never log it whole)."""
-
-    method: str
-    path: str
-    params: dict[str, str]
-    headers: dict[str, str]
-    json_body: dict[str, Any] | None
-    form: dict[str, str] | None
-
-
-def authorize(request: RequestSpec, parts: AuthParts) -> HttpRequest:
-    form = request.form
-    if parts.form:
-        form = {**(form or {}), **parts.form}
-    return HttpRequest(
-        method=request.method,
-        path=request.path,
-        params={**request.params, **parts.params},
-        headers={**request.headers, **parts.headers},
-        json_body=request.json_body,
-        form=form,
-    )
-
-
-def _b64url(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
-
-
-def hs256_jwt(claims: Mapping[str, Any], secret: str) -> str:
-    """A compact HS256 JWT signed with the stdlib (no JWT library needed for one algorithm)."""
-    header = _b64url(json.dumps({"alg": "HS256", "typ": "JWT"}, separators=(",", ":")).encode())
-    payload = _b64url(json.dumps(dict(claims), separators=(",", ":"), sort_keys=True).encode())
-    signing_input = f"{header}.{payload}".encode()
-    signature = hmac.new(secret.encode(), signing_input, hashlib.sha256).digest()
-    return f"{header}.{payload}.{_b64url(signature)}"
 
 
 # --- paging guard ---------------------------------------------------------------------------
@@ -325,6 +257,9 @@ class SourceSettings(Protocol):
 
 C = TypeVar("C", bound=SourceSettings)
 
+MAX_DEAD_MEMORY = 1000
+DEAD_MEMORY = timedelta(days=2)
+
 _SECRET_KEYS = frozenset({"auth_token", "access_token", "token", "jwt", "auth", "client_secret", "secret",
                           "password", "authorization", "x-auth-token", "refresh_token"})
 _MASK = "***"
@@ -433,19 +368,20 @@ class StreamBase(Generic[C]):
         return text
 
     def dead_letter(self, *, record: Any, location: str, error: RecordError | str, source_cursor: str,
-                    now: datetime, kind: str | None = None, extra: Mapping[str, str] | None = None) -> DeadLetter:
-        """A record that cannot be mapped, kept whole (minus secrets) on the dead-letter topic."""
+                    now: datetime, kind: str | None = None, extra: Mapping[str, str] | None = None,
+                    key: tuple[object, ...] = ()) -> DeadLetter:
+        """A record that cannot be mapped, kept whole (minus secrets) on the dead-letter topic.
+
+        Its id is of (source_cursor, location, *key): the same place of the same page.
+        """
         if isinstance(error, RecordError):
             kind = kind or error.kind
-            text = f"{error} (at {location})"
-        else:
-            text = f"{error} (at {location})"
         return DeadLetter(
-            event_id=deterministic_event_id(self.vendor, self.tenant, "dead-letter", source_cursor, location),
+            event_id=deterministic_event_id(self.vendor, self.tenant, "dead-letter", source_cursor, location, *key),
             vendor=self.vendor,
             tenant=self.tenant,
             source=self.source,
-            error=text,
+            error=f"{error} (at {location})",
             error_kind=kind or "unmappable",
             raw_record=self.scrub(record),
             source_cursor=source_cursor,
@@ -453,6 +389,30 @@ class StreamBase(Generic[C]):
             location=location,
             extra=dict(extra or {}),
         )
+
+    def dead_letter_once(self, state: dict[str, Any], *, record: Any, location: str, error: RecordError | str,
+                         source_cursor: str, now: datetime, kind: str | None = None) -> DeadLetter | None:
+        """A dead letter, unless this very record was dead-lettered before.
+
+        Streams that re-read (a whole day, a Processed window) would otherwise report one
+        broken record on every poll. ``state["dead"]`` maps record digests to when they
+        were reported; ``prune_dead`` forgets them after DEAD_MEMORY.
+        """
+        memo: dict[str, int] = state.setdefault("dead", {})
+        digest = fingerprint([self.scrub(record)])
+        if digest in memo:
+            return None
+        memo[digest] = to_millis(now)
+        if len(memo) > MAX_DEAD_MEMORY:
+            for old, _ in sorted(memo.items(), key=lambda item: item[1])[: len(memo) - MAX_DEAD_MEMORY]:
+                del memo[old]
+        return self.dead_letter(record=record, location=location, error=error, source_cursor=source_cursor,
+                                now=now, kind=kind)
+
+    @staticmethod
+    def prune_dead(state: dict[str, Any], now: datetime) -> None:
+        horizon = to_millis(now - DEAD_MEMORY)
+        state["dead"] = {k: v for k, v in state.get("dead", {}).items() if v >= horizon}
 
     def state_changed(self, *, key: tuple[object, ...], agent_id: str, state: AgentState,
                       previous: AgentState | None, vendor_state: str, occurred_at: datetime,

@@ -106,7 +106,7 @@ class ConvosoProductivityStream(StreamBase[ConvosoProductivitySource]):
     def initial_cursor(self, now: datetime) -> dict[str, Any]:
         start = self.start_of_history(now)
         return {"v": CURSOR_VERSION, "day": local_date(start, self.zone).isoformat(), "next": None,
-                "poll": None, "agents": {}, "seen": {}, "horizon": int(start.timestamp())}
+                "poll": None, "agents": {}, "seen": {}, "horizon": int(start.timestamp()), "dead": {}}
 
     def first_request(self, cursor: dict[str, Any], now: datetime) -> RequestSpec | None:
         position = cursor.get("next")
@@ -201,11 +201,9 @@ class ConvosoProductivityStream(StreamBase[ConvosoProductivitySource]):
             try:
                 mapped.append(self._map(record, index))
             except RecordError as error:
-                key = "#" + fingerprint([self.scrub(record)])
-                if key not in seen:
-                    seen[key] = int(now.timestamp())
-                    dead.append(self.dead_letter(record=record, location=location, error=error,
-                                                 source_cursor=source_cursor, now=now))
+                letter = self.dead_letter_once(state, record=record, location=location, error=error,
+                                               source_cursor=source_cursor, now=now)
+                dead.extend([letter] if letter else [])
         page_print = fingerprint(r.record_id for r in mapped) if mapped else None
         state["poll"] = guard_page(state.get("poll"), vendor=self.vendor, page_print=page_print, total=total,
                                    position=f"{position['date_start']}..{position['date_end']} "
@@ -262,6 +260,7 @@ class ConvosoProductivityStream(StreamBase[ConvosoProductivitySource]):
         state["horizon"] = max(int(state["horizon"]), floor)
         state["seen"] = {k: v for k, v in state["seen"].items() if v >= floor}
         AgentMemory(state["agents"]).prune(now)
+        self.prune_dead(state, now)
 
     @staticmethod
     def _cap_seen(state: dict[str, Any]) -> None:

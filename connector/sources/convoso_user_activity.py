@@ -124,7 +124,8 @@ class ConvosoUserActivityStream(StreamBase[ConvosoUserActivitySource]):
             problem = "; ".join(p for p in (available, logged_in) if isinstance(p, str))
             kind = "missing_field" if "missing" in problem else "bad_value"
             dead.append(self.dead_letter(record=body, location="data", error=problem, kind=kind,
-                                         source_cursor=source_cursor, now=now, extra={"group_key": key}))
+                                         source_cursor=source_cursor, now=now, extra={"group_key": key},
+                                         key=(to_millis(now),)))  # each reading is its own record
         next_request = None
         if index + 1 < len(self.config.filters):
             state["next"] = index + 1

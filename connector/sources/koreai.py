@@ -130,7 +130,7 @@ class KoreaiStream(StreamBase[KoreaiSource]):
     def initial_cursor(self, now: datetime) -> dict[str, Any]:
         day = local_date(self.start_of_history(now), self.zone)
         return {"v": CURSOR_VERSION, "day": day.isoformat(), "next": None, "poll": None,
-                "agents": {}, "intervals": {}}
+                "agents": {}, "intervals": {}, "dead": {}}
 
     def _position(self, cursor: dict[str, Any]) -> dict[str, Any]:
         return dict(cursor["next"] or {"day": cursor["day"], "phase": 0, "offset": 0})
@@ -229,8 +229,8 @@ class KoreaiStream(StreamBase[KoreaiSource]):
             return {"day": (day + timedelta(days=1)).isoformat(), "phase": 0, "offset": 0}
         return None
 
-    @staticmethod
-    def _prune(state: dict[str, Any], now: datetime) -> None:
+    def _prune(self, state: dict[str, Any], now: datetime) -> None:
+        self.prune_dead(state, now)
         memory = AgentMemory(state["agents"])
         memory.prune(now)
         horizon = to_millis(now - timedelta(days=31))
@@ -251,8 +251,9 @@ class _Page:
         self.unknown: Counter[str] = Counter()
 
     def _dead(self, record: Any, location: str, error: RecordError | str, kind: str | None = None) -> None:
-        self.dead.append(self.stream.dead_letter(record=record, location=location, error=error, kind=kind,
-                                                 source_cursor=self.source_cursor, now=self.now))
+        letter = self.stream.dead_letter_once(self.state, record=record, location=location, error=error, kind=kind,
+                                              source_cursor=self.source_cursor, now=self.now)
+        self.dead.extend([letter] if letter else [])
 
     def agent(self, agent: Any, location: str, offset: int) -> str | None:
         """Apply one agent entry; returns its userId (None when it has none)."""

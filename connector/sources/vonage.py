@@ -101,7 +101,7 @@ class VonageStream(StreamBase[VonageSource]):
 
     def initial_cursor(self, now: datetime) -> dict[str, Any]:
         return {"v": CURSOR_VERSION, "up_to": iso_z(self.start_of_history(now)), "next": None, "poll": None,
-                "agents": {}, "parts": {}, "seen": {}}
+                "agents": {}, "parts": {}, "seen": {}, "dead": {}}
 
     def _window(self, start: datetime, now: datetime) -> dict[str, Any] | None:
         end = min(now, start + MAX_WINDOW)
@@ -202,8 +202,9 @@ class VonageStream(StreamBase[VonageSource]):
             try:
                 agent, key, start_ms, end_ms, new = self._points(item, unknown)
             except RecordError as error:
-                dead.append(self.dead_letter(record=item, location=f"items[{index}]", error=error,
-                                             source_cursor=source_cursor, now=now))
+                letter = self.dead_letter_once(state, record=item, location=f"items[{index}]", error=error,
+                                               source_cursor=source_cursor, now=now)
+                dead.extend([letter] if letter else [])
                 continue
             keys.append(f"{key}|{end_ms}")
             before = seen.get(key)
@@ -290,8 +291,8 @@ class VonageStream(StreamBase[VonageSource]):
         state["next"] = self._window(max(up_to, start), now)
         return self._request(state["next"]) if state["next"] else None
 
-    @staticmethod
-    def _prune(state: dict[str, Any], now: datetime) -> None:
+    def _prune(self, state: dict[str, Any], now: datetime) -> None:
+        self.prune_dead(state, now)
         up_to_ms = to_millis(parse_iso_utc(state["up_to"], field="cursor.up_to"))
         seen = {k: v for k, v in state["seen"].items()
                 if (v[1] is None and up_to_ms - v[0] < ONGOING_RETENTION_MS)

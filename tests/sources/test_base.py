@@ -99,3 +99,24 @@ def test_cursor_of_another_version_is_refused() -> None:
     stream = ConvosoProductivityStream(convoso_productivity())
     with pytest.raises(ValueError, match="cursor version"):
         stream.copy_cursor({"v": 99})
+
+
+def test_every_stream_fulfils_the_contract() -> None:
+    """Static (mypy) and runtime check that each vendor module has a VendorStream."""
+    from connector.sources import STREAMS, make_stream
+    from connector.sources.base import VendorStream
+    from tests.sources import helpers
+
+    configs = [helpers.convoso_productivity(), helpers.convoso_user_activity(), helpers.vonage(), helpers.koreai(),
+               helpers.rocketchat()]
+    streams: list[VendorStream] = [make_stream(config) for config in configs]
+    assert sorted(s.vendor for s in streams) == sorted(STREAMS)
+    now = utc(2025, 5, 28, 12)
+    for stream in streams:
+        cursor = stream.initial_cursor(now)
+        assert json.loads(json.dumps(cursor)) == cursor
+        request = stream.first_request(cursor, now)
+        assert isinstance(request, RequestSpec)
+        wire = stream.auth_parts(now, access_token="fetched")
+        assert wire.headers or wire.params or wire.form, f"{stream.vendor} adds no credentials"
+        assert stream.reset_poll(cursor)["next"] is None

@@ -88,3 +88,14 @@ def test_bad_counts_are_a_dead_letter() -> None:
     (dead,) = result.dead_letters
     assert "available_agents" in dead.error and "logged_in_agents: missing" in dead.error
     assert dead.error_kind == "missing_field" and dead.extra == {"group_key": "all"}
+
+
+def test_each_broken_reading_is_its_own_dead_letter() -> None:
+    stream = ConvosoUserActivityStream(convoso_user_activity())
+    cursor = stream.initial_cursor(NOW)
+    request = stream.first_request(cursor, NOW)
+    assert request is not None
+    bad = {"success": True, "data": {"available_agents": "many", "logged_in_agents": 3}}
+    one = stream.handle_response(cursor, request, bad, NOW).dead_letters[0]
+    two = stream.handle_response(cursor, request, bad, utc(2026, 3, 3, 14, 46)).dead_letters[0]
+    assert one.event_id != two.event_id and one.error_kind == "bad_value"

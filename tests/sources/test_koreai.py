@@ -221,3 +221,13 @@ def test_auth_header_is_a_jwt_signed_from_client_credentials_plus_iid() -> None:
     assert claims["exp"] - claims["iat"] == 3600 and claims["iat"] == int(NOW.timestamp())
     static = KoreaiStream(koreai(jwt="a.b.c", client_id=None, client_secret=None))
     assert static.authorize(request, NOW).headers["auth"] == "a.b.c"
+
+
+def test_a_broken_interval_is_dead_lettered_once_across_re_reads() -> None:
+    stream = KoreaiStream(koreai(start_at=utc(2023, 3, 10, 12)))
+    cursor, request = begin(stream)
+    body = page(agent("u-1", interval("AVAILABLE", "yesterday"), interval("BUSY", "2023-03-10T20:30:00")))
+    first = stream.handle_response(cursor, request, body, NOW)
+    assert len(first.dead_letters) == 1 and len(first.events) == 1
+    again = stream.handle_response(roundtrip(first.next_cursor), request, body, NOW)
+    assert again.dead_letters == [] and again.events == []

@@ -283,3 +283,14 @@ def test_ids_deterministic_and_cursor_bounded() -> None:
     # ended activities are forgotten an hour past upTo; the ongoing Ready presence is kept
     assert list(follow.next_cursor["seen"]) == ["01|Presence|1576770436600|Ready|"]
     assert json.loads(json.dumps(follow.next_cursor))["parts"]["01"]["p"][0] == "Ready"
+
+
+def test_a_broken_item_is_dead_lettered_once_across_re_reports() -> None:
+    stream = VonageStream(vonage())
+    cursor, request = begin(stream)
+    broken = presence("Away", "2019-12-19T15:42:00.000Z")
+    broken["agentId"] = None
+    first = stream.handle_response(cursor, request, body([broken]), NOW)
+    assert len(first.dead_letters) == 1
+    again = stream.handle_response(first.next_cursor, request, body([broken]), NOW)
+    assert again.dead_letters == []
