@@ -10,9 +10,9 @@ from __future__ import annotations
 import asyncio
 import json
 from abc import ABC, abstractmethod
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeVar, cast
 
 from aiohttp import web
 
@@ -21,6 +21,7 @@ from connector.simulator.simulation import DEFAULT_TENANT_FOR, Simulation
 
 __all__ = ["VendorSimulator", "iso_ms", "json_response", "parse_instant"]
 
+T = TypeVar("T")
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 FAULTS_KEY: web.RequestKey[list[Fault]] = web.RequestKey("faults", list)
 
@@ -144,12 +145,14 @@ class VendorSimulator(ABC):
         faults: list[Fault] = request.get(FAULTS_KEY, [])
         return faults
 
-    def page(self, request: web.Request, records: list[dict[str, Any]], start: int, size: int,
-             ) -> list[dict[str, Any]]:
-        """Slice one page of ``records`` and apply the page / record faults of this request."""
+    def page(self, request: web.Request, records: Sequence[T], start: int, size: int,
+             render: Callable[[T], dict[str, Any]] | None = None) -> list[dict[str, Any]]:
+        """Slice one page of ``records`` (rendering only that slice) and apply this request's page faults."""
         faults = self.request_faults(request)
         begin = page_start(faults, start)
-        return apply_record_faults(faults, [dict(r) for r in records[begin:begin + size]], self.drift_rules)
+        chosen = records[begin:begin + size]
+        rendered = [render(r) if render else dict(cast(dict[str, Any], r)) for r in chosen]
+        return apply_record_faults(faults, rendered, self.drift_rules)
 
     def drift(self, request: web.Request, records: list[dict[str, Any]]) -> list[dict[str, Any]]:
         return apply_record_faults(self.request_faults(request), records, self.drift_rules)

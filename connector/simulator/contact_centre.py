@@ -51,12 +51,12 @@ class _TenantTimeline:
         self.interactions: dict[str, list[Interaction]] = {a.agent_id: [] for a in tenant.agents}
         self.carry: dict[str, bool] = {a.agent_id: False for a in tenant.agents}
         self.extras: list[Conversation] = []
+        self.unnumbered: list[tuple[int, int, str, int]] = []
         self._presence: dict[str, list[PresenceSpan]] = {}
         self._segments: dict[str, list[Segment]] = {}
 
     def extend_one_day(self) -> None:
         day = self.next_day
-        stamped: list[tuple[int, int, str, int]] = []
         for agent in self.tenant.agents:
             plan = plan_agent_day(self.tenant, agent, day, self.carry[agent.agent_id], self.seed)
             self.carry[agent.agent_id] = plan.carry_out
@@ -64,16 +64,19 @@ class _TenantTimeline:
             for change in plan.changes:
                 if change.at <= changes[-1].at:  # never reorder time; nudge by a millisecond
                     change = Change(changes[-1].at + 1, change.kind, change.reason, change.campaign_id)
-                stamped.append((change.at, agent.index, agent.agent_id, len(changes)))
+                self.unnumbered.append((change.at, agent.index, agent.agent_id, len(changes)))
                 changes.append(change)
                 self.record_ids[agent.agent_id].append(0)
             self.interactions[agent.agent_id].extend(plan.interactions)
-        # Convoso-style record ids: time ordered across the tenant, 9 digits like the example's.
-        for rank, (_, _, agent_id, position) in enumerate(sorted(stamped)):
-            self.record_ids[agent_id][position] = (day.toordinal() - 730_000) * 100_000 + rank + 1
         self.extras.extend(plan_tenant_extras(self.tenant, day, self.seed))
         self.next_day = day + timedelta(days=1)
         self.generated_until = local_midnight_ms(self.next_day, self.zone)
+        # Convoso-style record ids, 9 digits like the example's, in time order across the tenant:
+        # number the changes of this local day now that it is final (night shifts spill into the next).
+        final = sorted(u for u in self.unnumbered if u[0] < self.generated_until)
+        self.unnumbered = [u for u in self.unnumbered if u[0] >= self.generated_until]
+        for rank, (_, _, agent_id, position) in enumerate(final):
+            self.record_ids[agent_id][position] = (day.toordinal() - 730_000) * 100_000 + rank + 1
         self._presence.clear()
         self._segments.clear()
 

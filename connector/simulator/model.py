@@ -153,7 +153,8 @@ class Tenant:
 class PresenceSpan:
     """What the agent chose from ``start`` until ``end`` (None: still so at the generated horizon).
 
-    ``record_id`` is a tenant-wide, time-ordered number (Convoso's record ``id`` uses it).
+    ``record_id`` is a tenant-wide, time-ordered number (Convoso's record ``id`` uses it); 0 for the
+    synthetic span at the start of history and for spans past the generated horizon.
     """
 
     seq: int

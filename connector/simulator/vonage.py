@@ -207,11 +207,11 @@ class VonageSimulator(VendorSimulator):
                 selected.append(shown)
         selected.sort(key=lambda pair: (pair[0].start, pair[0].agent_id, _TYPE_ORDER[pair[0].type],
                                         pair[0].end or 0))
-        items = [self.render(activity, known_end, now) for activity, known_end in selected]
-        paged = self.page(request, items, (page - 1) * self.page_size, self.page_size)
+        paged = self.page(request, selected, (page - 1) * self.page_size, self.page_size,
+                          lambda pair: self.render(pair[0], pair[1], now))
         return json_response({
-            "meta": {"page": page, "count": len(paged), "pageCount": math.ceil(len(items) / self.page_size),
-                     "totalCount": len(items)},
+            "meta": {"page": page, "count": len(paged), "pageCount": math.ceil(len(selected) / self.page_size),
+                     "totalCount": len(selected)},
             "items": paged,
             "upTo": iso_ms(min(high, now - PIPELINE_LAG_MS)),
         })
