@@ -14,6 +14,7 @@ from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 import click
+from pydantic import ValidationError
 
 from connector.config import (
     ConvosoProductivitySource,
@@ -102,7 +103,11 @@ def convert(vendor: str, tenant: str, offset: int | None, zone: str | None, now_
     except json.JSONDecodeError as error:
         raise click.ClickException(f"{file.name}: not valid JSON at line {error.lineno}, column {error.colno}: "
                                    f"{error.msg}") from None
-    stream = make_stream(_config(vendor, tenant, zone or "UTC"))
+    try:
+        config = _config(vendor, tenant, zone or "UTC")
+    except ValidationError as error:
+        raise click.BadParameter(error.errors()[0]["msg"], param_hint="--timezone") from None
+    stream = make_stream(config)
     if isinstance(stream, ConvosoProductivityStream) and offset is not None and zone is None:
         stream.zone_override = timezone(timedelta(minutes=offset))  # for created_at, when event_epoch is absent
     cursor = stream.initial_cursor(now)

@@ -88,3 +88,14 @@ def test_vendor_error_body_is_reported() -> None:
     result = CliRunner().invoke(convert, ["--vendor", "vonage", "-"],
                                 input='{"message":"Request window size limit exceeded 31 days"}')
     assert result.exit_code == 1 and "Request window size limit exceeded 31 days" in result.stderr
+
+
+def test_an_unknown_zone_is_a_usage_error() -> None:
+    result = CliRunner().invoke(convert, ["--vendor", "koreai", "--timezone", "Mars/Olympus",
+                                          str(FIXTURES / "koreai_seed_fixed.json")])
+    assert result.exit_code == 2 and "Mars/Olympus" in result.stderr
+
+
+def test_koreai_with_an_iana_zone_uses_that_days_offset() -> None:
+    code, lines, _ = run("--vendor", "koreai", "--timezone", "Asia/Kolkata", str(FIXTURES / "koreai_seed_fixed.json"))
+    assert code == 0 and lines[0]["occurred_at"] == "2023-03-09T07:50:38.000Z"
