@@ -43,7 +43,7 @@ ACCEPT = "application/vnd.newvoicemedia.v3+json"
 MAX_WINDOW = timedelta(days=31) - timedelta(minutes=1)  # "Request window size limit exceeded 31 days"
 ENDED_RETENTION_MS = 3600 * 1000          # ended activities are remembered this long past upTo
 ONGOING_RETENTION_MS = 7 * 86400 * 1000   # ongoing ones until they end, or this long
-MAX_SEEN = 20_000
+MAX_SEEN = 10_000  # ~50 bytes each: the cursor stays well under Kafka's default 1 MB message
 
 
 def parse_token_response(body: Any, now: datetime) -> tuple[str, datetime]:
@@ -59,7 +59,8 @@ def parse_token_response(body: Any, now: datetime) -> tuple[str, datetime]:
 
 
 def _key(agent: str, kind: str, start_ms: int, category: str, guid: str) -> str:
-    return f"{agent}|{kind}|{start_ms}|{category}|{guid}"
+    """A short digest of what identifies an activity (agent, type, start, category, interaction)."""
+    return fingerprint([f"{agent}|{kind}|{start_ms}|{category}|{guid}"])
 
 
 def _int(value: Any, field: str) -> int:

@@ -239,3 +239,18 @@ def test_handle_response_does_not_mutate_the_cursor() -> None:
     reset = stream.reset_poll(stream.handle_response(cursor, request, fixture("convoso_productivity_seed.json"),
                                                      NOW).next_cursor)
     assert reset["next"] is None and reset["poll"] is None
+
+
+def test_the_cursor_stays_bounded_on_a_busy_day() -> None:
+    stream = ConvosoProductivityStream(convoso_productivity())
+    cursor, request = start(stream)
+    base = 1748420000  # 2025-05-28 08:13 UTC, within the day being re-read
+    entries = [record(str(10_000 + n), str(n % 200), "Ready" if (n // 200) % 2 else "NotReady", base + n)
+               for n in range(12_000)]
+    result = stream.handle_response(cursor, request, page(entries, total=20_000), NOW)
+    assert len(result.events) == 12_000
+    cursor = result.next_cursor
+    assert len(cursor["seen"]) == 10_000 and cursor["horizon"] == base + 2_000
+    assert len(json.dumps(cursor)) < 1_000_000
+    again = stream.handle_response(stream.reset_poll(cursor), request, page(entries, total=20_000), NOW)
+    assert again.events == [] and again.dead_letters == []  # dropped ids fall under the horizon

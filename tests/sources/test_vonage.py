@@ -281,7 +281,7 @@ def test_ids_deterministic_and_cursor_bounded() -> None:
         "start": "2019-12-19T15:49:39.389Z", "end": "2019-12-19T18:00:00.000Z", "include": "Processed",
         "page": "1"}), body([], up_to="2019-12-19T18:00:00.000Z"), later)
     # ended activities are forgotten an hour past upTo; the ongoing Ready presence is kept
-    assert list(follow.next_cursor["seen"]) == ["01|Presence|1576770436600|Ready|"]
+    assert list(follow.next_cursor["seen"].values()) == [[1576770436600, None]]
     assert json.loads(json.dumps(follow.next_cursor))["parts"]["01"]["p"][0] == "Ready"
 
 
@@ -294,3 +294,19 @@ def test_a_broken_item_is_dead_lettered_once_across_re_reports() -> None:
     assert len(first.dead_letters) == 1
     again = stream.handle_response(first.next_cursor, request, body([broken]), NOW)
     assert again.dead_letters == []
+
+
+def test_the_cursor_stays_bounded_on_a_busy_window() -> None:
+    stream = VonageStream(vonage(start_at=utc(2019, 12, 19, 15)))
+    cursor, request = begin(stream)
+    items = []
+    for agent_no in range(300):
+        items.append(presence("Ready", "2019-12-19T14:59:00.000Z", agent=f"a{agent_no}"))
+        for call in range(40):  # 40 short calls each within the hour: 12,000 ended activities
+            start = utc(2019, 12, 19, 15) + timedelta(seconds=call * 60 + agent_no % 30)
+            items.append(interaction("Connected", start.isoformat().replace("+00:00", "Z"), f"g-{agent_no}-{call}",
+                                     20_000, agent=f"a{agent_no}"))
+    result = stream.handle_response(cursor, request, body(items, up_to="2019-12-19T15:49:00.000Z"), NOW)
+    size = len(json.dumps(result.next_cursor))
+    assert len(result.next_cursor["seen"]) <= 10_000 and size < 1_000_000
+    assert len(result.events) == 300 * (1 + 40 * 2)  # Ready, then BUSY and AVAILABLE per call
