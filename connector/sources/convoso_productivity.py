@@ -48,6 +48,7 @@ STATE_MAP: dict[str, AgentState] = {
     "ready": AgentState.AVAILABLE,
     "notready": AgentState.AWAY,     # pause / break; availability_name says why
     "logout": AgentState.OFFLINE,
+    "loggedout": AgentState.OFFLINE,
 }
 
 
