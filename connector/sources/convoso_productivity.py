@@ -105,9 +105,12 @@ class ConvosoProductivityStream(StreamBase[ConvosoProductivitySource]):
         return self.zone_override or ZoneInfo(self.config.account_timezone)
 
     def initial_cursor(self, now: datetime) -> dict[str, Any]:
-        start = self.start_of_history(now)
-        return {"v": CURSOR_VERSION, "day": local_date(start, self.zone).isoformat(), "next": None,
-                "poll": None, "agents": {}, "seen": {}, "horizon": int(start.timestamp()), "dead": {}}
+        """A new source reads from the start of the account day of its start (the API's
+        granularity), so every agent active that day has a known state from the first poll."""
+        day = local_date(self.start_of_history(now), self.zone)
+        start, _ = day_bounds_utc(day, self.zone)
+        return {"v": CURSOR_VERSION, "day": day.isoformat(), "next": None, "poll": None, "agents": {},
+                "seen": {}, "horizon": int(start.timestamp()), "dead": {}}
 
     def first_request(self, cursor: dict[str, Any], now: datetime) -> RequestSpec | None:
         position = cursor.get("next")

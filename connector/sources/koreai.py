@@ -10,9 +10,9 @@ of that offset. Decisions (see docs/vendors.md, "Mapping tables"):
   windows together cover the 23/25-hour day. Each response's times are converted with the
   offset its request sent, so an interval spanning the DST change is exact either way.
 * gaps: an interval starting more than GAP_TOLERANCE after the previous one ended, or a
-  closed last interval ending before the queried window ends, means no status was reported:
-  UNKNOWN ("(no status)") at the gap start. The open interval (``endTime: "-"``) is the
-  current state.
+  closed last interval ending before the queried window ends, means no status was reported,
+  i.e. the agent was not logged in to SmartAssist: OFFLINE ("(no status)") at the gap start.
+  The open interval (``endTime: "-"``) is the current state.
 """
 
 from __future__ import annotations
@@ -51,8 +51,8 @@ from connector.sources.base import (
 __all__ = ["GAP_REASON", "GAP_STATE", "GAP_TOLERANCE", "STATE_MAP", "KoreaiStream", "koreai_jwt"]
 
 GAP_TOLERANCE = timedelta(seconds=5)   # rounding of second-granular times is not a gap
-GAP_STATE = "(no status)"              # vendor_state of the UNKNOWN emitted at a gap's start
-GAP_REASON = "no status reported"      # its reason, which tells it apart from an unknown status
+GAP_STATE = "(no status)"              # vendor_state of the OFFLINE emitted at a gap's start
+GAP_REASON = "no status reported"      # its reason, which tells it apart from a reported OFFLINE
 JWT_TTL = timedelta(hours=1)
 
 STATE_MAP: dict[str, AgentState] = {
@@ -313,7 +313,7 @@ class _Page:
 
     def _emit_gap(self, user_id: str, end_ms: int) -> None:
         at = datetime.fromtimestamp(end_ms / 1000, tz=UTC)
-        self._emit(user_id, AgentState.UNKNOWN, GAP_STATE, GAP_REASON, at, ("gap", user_id, iso_z(at)))
+        self._emit(user_id, AgentState.OFFLINE, GAP_STATE, GAP_REASON, at, ("gap", user_id, iso_z(at)))
 
     def _emit(self, user_id: str, state: AgentState, vendor_state: str, reason: str | None, at: datetime,
               key: tuple[object, ...]) -> None:

@@ -38,7 +38,7 @@ from connector.sources.vonage_state import INTERACTION_CATEGORIES, PRESENCE_CATE
 
 __all__ = ["MAX_WINDOW", "VonageStream", "parse_token_response"]
 
-PATH = "/agent-activities"
+PATH = "/stats/agent-activities"  # base_url is the host, as for every other vendor
 ACCEPT = "application/vnd.newvoicemedia.v3+json"
 MAX_WINDOW = timedelta(days=31) - timedelta(minutes=1)  # "Request window size limit exceeded 31 days"
 ENDED_RETENTION_MS = 3600 * 1000          # ended activities are remembered this long past upTo

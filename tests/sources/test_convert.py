@@ -46,8 +46,8 @@ def test_koreai_fixed_seed_with_offset() -> None:
     assert code == 0
     assert [(x["state"], x["occurred_at"]) for x in lines] == [
         ("AVAILABLE", "2023-03-09T07:50:38.000Z"), ("BUSY", "2023-03-10T16:08:52.000Z"),
-        ("UNKNOWN", "2023-03-10T16:09:48.000Z"), ("AVAILABLE", "2023-03-10T16:10:17.000Z"),
-        ("UNKNOWN", "2023-03-10T16:10:28.000Z"), ("BUSY", "2023-03-10T16:21:02.000Z")]
+        ("OFFLINE", "2023-03-10T16:09:48.000Z"), ("AVAILABLE", "2023-03-10T16:10:17.000Z"),
+        ("OFFLINE", "2023-03-10T16:10:28.000Z"), ("BUSY", "2023-03-10T16:21:02.000Z")]
     _, new_york, _ = run("--vendor", "koreai", "--timezone-offset", "-300", str(FIXTURES / "koreai_seed_fixed.json"))
     assert new_york[0]["occurred_at"] == "2023-03-09T18:20:38.000Z"
 

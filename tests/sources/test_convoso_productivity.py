@@ -254,3 +254,13 @@ def test_the_cursor_stays_bounded_on_a_busy_day() -> None:
     assert len(json.dumps(cursor)) < 1_000_000
     again = stream.handle_response(stream.reset_poll(cursor), request, page(entries, total=20_000), NOW)
     assert again.events == [] and again.dead_letters == []  # dropped ids fall under the horizon
+
+
+def test_a_new_source_reads_from_the_start_of_its_first_account_day() -> None:
+    stream = ConvosoProductivityStream(convoso_productivity(start_at=utc(2025, 5, 28, 11)))  # 04:00 in LA
+    cursor, request = start(stream)
+    assert request.params["date_start"] == "2025-05-28"
+    early = record("1", "7", "Ready", 1748418000)   # 07:40 UTC = 00:40 in LA, before start_at
+    before = record("2", "8", "Ready", 1748415000)  # 23:50 in LA the day before: not this day
+    result = stream.handle_response(cursor, request, page([early, before]), NOW)
+    assert [e.agent_id for e in result.events] == ["7"]  # type: ignore[attr-defined]

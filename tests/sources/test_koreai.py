@@ -59,10 +59,10 @@ def test_seed_example_in_india() -> None:
     assert states(result.events) == [
         ("AVAILABLE", None, "2023-03-09T07:50:38+00:00"),      # 13:20:38 IST; lasted 32:17:04
         ("BUSY", "AVAILABLE", "2023-03-10T16:08:52+00:00"),    # the second AVAILABLE changed nothing
-        ("UNKNOWN", "BUSY", "2023-03-10T16:09:48+00:00"),      # 29 s without a status
-        ("AVAILABLE", "UNKNOWN", "2023-03-10T16:10:17+00:00"),
-        ("UNKNOWN", "AVAILABLE", "2023-03-10T16:10:28+00:00"),
-        ("BUSY", "UNKNOWN", "2023-03-10T16:21:02+00:00"),      # the open interval: the current state
+        ("OFFLINE", "BUSY", "2023-03-10T16:09:48+00:00"),      # 29 s without a status: not logged in
+        ("AVAILABLE", "OFFLINE", "2023-03-10T16:10:17+00:00"),
+        ("OFFLINE", "AVAILABLE", "2023-03-10T16:10:28+00:00"),
+        ("BUSY", "OFFLINE", "2023-03-10T16:21:02+00:00"),      # the open interval: the current state
     ]
     events = [e for e in result.events if isinstance(e, AgentStateChanged)]
     assert {e.agent_id for e in events} == {"u-fdc72ca0-a35d-57ff-bcb3-a33904a4xxxx"}  # two roster-only agents
@@ -96,7 +96,7 @@ def test_a_closed_last_interval_is_a_gap_until_the_next_one() -> None:
     result = stream.handle_response(cursor, request, page(agent(
         "u-1", interval("AVAILABLE", "2023-03-10T20:00:00", "2023-03-10T21:00:00"))), NOW)
     assert states(result.events) == [("AVAILABLE", None, "2023-03-10T14:30:00+00:00"),
-                                     ("UNKNOWN", "AVAILABLE", "2023-03-10T15:30:00+00:00")]
+                                     ("OFFLINE", "AVAILABLE", "2023-03-10T15:30:00+00:00")]
     again = stream.handle_response(result.next_cursor, request, page(agent(
         "u-1", interval("AVAILABLE", "2023-03-10T20:00:00", "2023-03-10T21:00:00"))), NOW)
     assert again.events == []
@@ -231,3 +231,16 @@ def test_a_broken_interval_is_dead_lettered_once_across_re_reads() -> None:
     assert len(first.dead_letters) == 1 and len(first.events) == 1
     again = stream.handle_response(roundtrip(first.next_cursor), request, body, NOW)
     assert again.dead_letters == [] and again.events == []
+
+
+def test_a_reported_offline_status_is_told_apart_from_a_gap() -> None:
+    stream = KoreaiStream(koreai(start_at=utc(2023, 3, 10, 12)))
+    cursor, request = begin(stream)
+    result = stream.handle_response(cursor, request, page(agent(
+        "u-1", interval("AVAILABLE", "2023-03-10T20:00:00", "2023-03-10T20:10:00"),
+        interval("OFFLINE", "2023-03-10T20:30:00"))), NOW)
+    events = [e for e in result.events if isinstance(e, AgentStateChanged)]
+    assert [(e.state, e.vendor_state, e.reason) for e in events] == [
+        (AgentState.AVAILABLE, "AVAILABLE/AVAILABLE", None),
+        (AgentState.OFFLINE, GAP_STATE, "no status reported"),
+        (AgentState.OFFLINE, "OFFLINE/OFFLINE", None)]

@@ -55,7 +55,7 @@ def begin(stream: VonageStream, now: Any = NOW) -> tuple[dict[str, Any], Request
 def test_seed_example_merges_into_five_changes() -> None:
     stream = VonageStream(vonage())
     cursor, request = begin(stream)
-    assert request.path == "/agent-activities"
+    assert request.path == "/stats/agent-activities"
     assert request.params == {"start": "2019-12-19T15:40:00.000Z", "end": "2019-12-19T15:50:00.000Z",
                               "include": "Processed", "page": "1"}
     result = stream.handle_response(cursor, request, fixture("vonage_seed.json"), NOW)
@@ -277,7 +277,7 @@ def test_ids_deterministic_and_cursor_bounded() -> None:
     stream = VonageStream(vonage())
     cursor, request = begin(stream)
     result = stream.handle_response(cursor, request, fixture("vonage_seed.json"), NOW)
-    follow = stream.handle_response(result.next_cursor, RequestSpec("GET", "/agent-activities", {
+    follow = stream.handle_response(result.next_cursor, RequestSpec("GET", "/stats/agent-activities", {
         "start": "2019-12-19T15:49:39.389Z", "end": "2019-12-19T18:00:00.000Z", "include": "Processed",
         "page": "1"}), body([], up_to="2019-12-19T18:00:00.000Z"), later)
     # ended activities are forgotten an hour past upTo; the ongoing Ready presence is kept
