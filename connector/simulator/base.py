@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import json
 from abc import ABC, abstractmethod
+from collections import deque
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any, ClassVar, TypeVar, cast
@@ -69,7 +70,7 @@ class VendorSimulator(ABC):
         sim.centre.tenant(self.tenant)  # fail early on a wrong name
         self.faults = faults or FaultPlan(reauth_possible=self.reauth_possible)
         self.base_url = ""
-        self.requests: list[tuple[str, str, int]] = []  # (method, path, status), for tests
+        self.requests: deque[tuple[str, str, int]] = deque(maxlen=10_000)  # (method, path, status), for tests
 
     @abstractmethod
     def add_routes(self, app: web.Application) -> None: ...

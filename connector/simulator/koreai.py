@@ -127,7 +127,7 @@ class KoreaiSimulator(VendorSimulator):
         minutes = -int((self.sim.now().astimezone(zone).utcoffset() or timedelta()).total_seconds() // 60)
         return (f"curl -X POST '{self.base_url}{self.path}?limit=8&offset=0' -H 'auth: {self.static_jwt}' "
                 f"-H 'Content-Type: application/json' -H 'iId: {self.stream_id}' "
-                f"--data-raw '{{\"filter\":{{\"dateFilter\":{{\"date\":\"{day}\",\"timeZoneOffSet\":{minutes}}}}}}}}}'")
+                f"--data-raw '{{\"filter\":{{\"dateFilter\":{{\"date\":\"{day}\",\"timeZoneOffSet\":{minutes}}}}}}}'")
 
     def _auth_error(self, request: web.Request) -> web.Response | None:
         token = request.headers.get("auth", "")

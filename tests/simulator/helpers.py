@@ -79,7 +79,7 @@ async def vonage_items(http: httpx.AsyncClient, cluster: SimulatorCluster, start
     items: list[dict[str, Any]] = []
     page = 1
     while True:
-        query = {"start": iso(start), "end": iso(end), "page": page, **params}
+        query: dict[str, str | int] = {"start": iso(start), "end": iso(end), "page": page, **params}
         if include is not None:
             query["include"] = include
         response = await http.get(base, headers=VONAGE_HEADERS, params=query)

@@ -38,3 +38,36 @@ def test_simulate_subset_and_bad_arguments(tmp_path: Path) -> None:
     bad_fault = CliRunner().invoke(simulate, ["--vendors", "koreai", "--fault", "vonage:drop",
                                               "--config-out", str(out)])
     assert bad_fault.exit_code != 0 and "not running" in bad_fault.output
+
+
+async def test_printed_curl_examples_work() -> None:
+    """Replay each simulator's printed curl (parsed) and check it returns that API's success shape."""
+    import shlex
+
+    import httpx
+
+    from connector.simulator import Simulation, SimulatorCluster
+
+    async with SimulatorCluster(Simulation(seed=1)) as cluster, httpx.AsyncClient() as http:
+        for vendor, simulator in cluster.simulators.items():
+            words = shlex.split(simulator.example_curl())
+            assert words[0] == "curl"
+            method, headers, data, url = "GET", {}, None, ""
+            rest = iter(words[1:])
+            for word in rest:
+                if word == "-X":
+                    method = next(rest)
+                elif word == "-H":
+                    name, _, value = next(rest).partition(": ")
+                    headers[name] = value
+                elif word in ("-d", "--data-raw"):
+                    data = next(rest)
+                    method = "POST"
+                else:
+                    url = word
+            if data is not None and "Content-Type" not in headers:
+                headers["Content-Type"] = "application/x-www-form-urlencoded"
+            response = await http.request(method, url, headers=headers, content=data)
+            assert response.status_code == 200, (vendor, response.text)
+            body = response.json()
+            assert body.get("success", True) is True and body.get("data", body.get("items")) is not None, vendor

@@ -75,7 +75,7 @@ async def test_page_repeat_and_skip(cluster: SimulatorCluster, http: httpx.Async
 
 async def test_duplicates_and_out_of_order(cluster: SimulatorCluster, http: httpx.AsyncClient) -> None:
     plan = cluster.faults("convoso-productivity")
-    params = {**PARAMS, "limit": 12}
+    params: dict[str, str | int] = {**PARAMS, "limit": 12}
     clean = (await http.get(_url(cluster), params=params)).json()["data"]["entries"]
     plan.add("duplicate", records=4)
     doubled = (await http.get(_url(cluster), params=params)).json()["data"]["entries"]
