@@ -1,0 +1,123 @@
+"""The group handler: idempotent versioned snapshots, one-step subtract/add, panes, alerts, re-sends."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from connector.model import AgentState
+from connector.processors.deltas import GroupDelta, LiveSnapshot, PaneContribution
+from connector.processors.groups import (
+    GroupRecord,
+    GroupUpdate,
+    PaneRecord,
+    apply_group_delta,
+    group_window_stats,
+)
+from connector.processors.health import Counts, HealthStatus
+from connector.processors.settings import ProcessorSettings
+from connector.processors.windows import MINUTE_MS, TUMBLING_15M
+from tests.processors.harness import BASE_MS
+
+M = MINUTE_MS
+S = ProcessorSettings()
+G = "acme:v1:campaign:c1"
+A, B = AgentState.AVAILABLE, AgentState.BUSY
+
+
+def delta(agent: str, rev: int, state: AgentState | None, t: int, *, panes: tuple[PaneContribution, ...] = (),
+          live: bool = True) -> GroupDelta:
+    snapshot = LiveSnapshot(state, t, f"e-{agent}-{rev}", None, None) if live else None
+    return GroupDelta(G, agent, rev, f"e-{agent}-{rev}", t, t, snapshot, panes)
+
+
+def apply(record: GroupRecord | None, d: GroupDelta, panes: dict[int, PaneRecord] | None = None) -> GroupUpdate:
+    return apply_group_delta(record, panes or {}, d, S)
+
+
+def test_applying_a_delta_twice_changes_nothing() -> None:
+    first = apply(None, delta("a", 1, A, BASE_MS))
+    assert first.record.counts == Counts(available=1)
+    assert first.publish and not first.duplicate
+    second = apply(first.record, delta("a", 1, A, BASE_MS))
+    assert second.duplicate
+    assert second.record == first.record
+    assert second.alerts == first.alerts  # re-sent, same alert ids
+
+
+def test_older_revision_is_ignored_and_newer_moves_the_member_in_one_step() -> None:
+    record = apply(None, delta("a", 2, B, BASE_MS + M)).record
+    stale = apply(record, delta("a", 1, A, BASE_MS))
+    assert stale.duplicate and stale.record.counts == Counts(busy=1)
+    moved = apply(record, delta("a", 3, A, BASE_MS + 2 * M)).record
+    assert moved.counts == Counts(available=1)  # busy subtracted, available added
+    left = apply(moved, delta("a", 4, None, BASE_MS + 3 * M)).record
+    assert left.counts == Counts()
+    assert left.members["a"].state is None  # tombstone: a replayed older join cannot resurrect it
+    assert apply(left, delta("a", 3, A, BASE_MS + 2 * M)).record.counts == Counts()
+
+
+def test_health_transitions_raise_alerts_with_hysteresis() -> None:
+    record = None
+    alerts = []
+    # 10 agents log in available, then go busy one by one: 100 % ... 0 % available
+    for i in range(10):
+        update = apply(record, delta(f"a{i}", 1, A, BASE_MS))
+        record, alerts = update.record, alerts + list(update.alerts)
+    for i in range(10):
+        update = apply(record, delta(f"a{i}", 2, B, BASE_MS + (i + 1) * M))
+        record, alerts = update.record, alerts + list(update.alerts)
+    assert record is not None
+    assert [(a.from_status, a.to_status) for a in alerts] == [
+        (HealthStatus.NO_AGENTS, HealthStatus.HEALTHY),
+        (HealthStatus.HEALTHY, HealthStatus.MONITOR),  # 2 of 10 = 20 %
+        (HealthStatus.MONITOR, HealthStatus.UNAVAILABLE),  # 0 of 10
+    ]
+    assert [a.sequence for a in alerts] == [1, 2, 3]
+    assert alerts[-1].counts == Counts(busy=10)
+    # one agent back: 10 % is MONITOR by the thresholds, but within the margin (12 %) of it,
+    # so the alert recovers to WARNING only; the record's raw health says MONITOR
+    update = apply(record, delta("a0", 3, A, BASE_MS + 20 * M))
+    assert [(a.to_status, a.raw_status) for a in update.alerts] == [(HealthStatus.WARNING, HealthStatus.MONITOR)]
+    assert update.record.alert_status is HealthStatus.WARNING
+
+
+def test_redelivered_delta_resends_the_alert_it_caused_with_the_same_id() -> None:
+    record = apply(None, delta("a", 1, A, BASE_MS)).record
+    caused = apply(record, delta("a", 2, B, BASE_MS + M))
+    assert [a.to_status for a in caused.alerts] == [HealthStatus.UNAVAILABLE]
+    later = apply(caused.record, delta("b", 1, B, BASE_MS + 2 * M)).record
+    resent = apply(later, delta("a", 2, B, BASE_MS + M))
+    assert resent.duplicate
+    assert resent.alerts == caused.alerts
+    assert resent.record == later
+
+
+def test_panes_replace_per_agent_and_expire_with_retention() -> None:
+    pane = BASE_MS
+    seg = PaneContribution(pane, ((pane, pane + 3 * M, A),))
+    first = apply(None, delta("a", 1, B, pane + 3 * M, panes=(seg,)))
+    stored = {pane: p for pane, p in first.panes.items() if p is not None}
+    assert stored[pane].segments() == [(pane, pane + 3 * M, A)]
+    # a late correction (newer rev) replaces the agent's segments in that pane
+    fix = PaneContribution(pane, ((pane, pane + M, A),))
+    second = apply(first.record, delta("a", 2, B, pane + 3 * M, panes=(fix,), live=False), stored)
+    corrected = second.panes[pane]
+    assert corrected is not None and corrected.segments() == [(pane, pane + M, A)]
+    stats = group_window_stats(second.record, {pane: corrected}, TUMBLING_15M, pane, pane + 15 * M)
+    assert stats.available_ms == M
+    assert stats.state_ms[1] == 12 * M  # the open BUSY segment from minute 3 to the watermark
+    # a delta far in the future moves the group clock: the old pane is deleted
+    future = apply(second.record, delta("b", 1, A, pane + S.retention_ms + 6 * M), {pane: corrected})
+    assert future.panes == {pane: None}
+    assert future.record.panes == ()
+
+
+def test_group_record_round_trips_through_json() -> None:
+    record = apply(None, delta("a", 1, A, BASE_MS)).record
+    record = apply(record, delta("a", 2, None, BASE_MS + M)).record
+    record = replace(record, updated_ms=BASE_MS + M)
+    assert GroupRecord.from_json(record.to_json()) == record
+    pane = PaneRecord(G, BASE_MS, {"a": (1, ((BASE_MS, BASE_MS + M, A),))})
+    assert PaneRecord.from_json(pane.to_json()) == pane
+    d = delta("a", 1, A, BASE_MS, panes=(PaneContribution(BASE_MS, ((BASE_MS, BASE_MS + M, B),)),))
+    assert GroupDelta.from_json(d.to_json()) == d
