@@ -7,6 +7,7 @@ from dataclasses import replace
 from connector.model import AgentState
 from connector.processors.deltas import GroupDelta, LiveSnapshot, PaneContribution
 from connector.processors.groups import (
+    Alert,
     GroupRecord,
     GroupUpdate,
     PaneRecord,
@@ -57,8 +58,8 @@ def test_older_revision_is_ignored_and_newer_moves_the_member_in_one_step() -> N
 
 
 def test_health_transitions_raise_alerts_with_hysteresis() -> None:
-    record = None
-    alerts = []
+    record: GroupRecord | None = None
+    alerts: list[Alert] = []
     # 10 agents log in available, then go busy one by one: 100 % ... 0 % available
     for i in range(10):
         update = apply(record, delta(f"a{i}", 1, A, BASE_MS))

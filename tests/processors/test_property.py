@@ -79,9 +79,9 @@ def assert_tables_match(p: Pipeline, events: list[AgentStateChanged], cfg: Proce
 
     groups = ref.all_groups() | set(p.groups)
     for group in groups:
-        record = p.group(group)
-        assert (record.live_members() if record else {}) == ref.group_members(group), group
-        assert (record.counts if record else Counts()) == ref.group_counts(group), group
+        group_record = p.group(group)
+        assert (group_record.live_members() if group_record else {}) == ref.group_members(group), group
+        assert (group_record.counts if group_record else Counts()) == ref.group_counts(group), group
 
     times = [to_millis(e.occurred_at) for e in events]
     cutoff = max(times) - cfg.retention_ms
