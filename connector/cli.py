@@ -156,6 +156,17 @@ def run(config_path: str) -> None:
     asyncio.run(run_connector(config))
 
 
+def _register_subcommands() -> None:
+    """Commands that live next to what they drive."""
+    from connector.simulator.cli import simulate
+    from connector.sources.convert import convert
+
+    main.add_command(simulate)
+    main.add_command(convert)
+
+
+_register_subcommands()
+
 if __name__ == "__main__":  # pragma: no cover
     main()
 

@@ -194,6 +194,10 @@ class VonageSource(_SourceBase):
     client_secret: SecretStr | None = None
     token_url: AnyHttpUrl | None = None
     agent_id: str | None = None
+    presence_lookback_seconds: float = Field(
+        86_400.0, ge=0, le=31 * 86_400,
+        description="On a first start, how far before start_at to look for each agent's current presence.",
+    )
 
     @model_validator(mode="after")
     def _one_credential(self) -> VonageSource:

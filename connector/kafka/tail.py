@@ -6,6 +6,7 @@ the offsets of real consumers.
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
@@ -33,11 +34,22 @@ class TailedRecord:
         base: dict[str, Any] = {"topic": topic, "partition": self.partition, "offset": self.offset,
                                 "key": self.key.decode("utf-8", "backslashreplace") if self.key else None}
         if self.record is not None:
-            base["event_type"] = (self.schema_name or "").rsplit(".", 1)[-1]
+            if self.schema_name != "json":
+                base["event_type"] = (self.schema_name or "").rsplit(".", 1)[-1]
             base.update(self.record)
         else:
             base["error"] = self.error
         return base
+
+
+def _plain_json(value: bytes | None) -> dict[str, Any] | None:
+    """Topics of our own that are not Avro (the offsets topic holds JSON cursors) still print."""
+    if value is None:
+        return {"value": None}  # a tombstone
+    try:
+        return {"value": json.loads(value)}
+    except ValueError:
+        return None
 
 
 async def tail_topic(
@@ -77,8 +89,10 @@ async def tail_topic(
                         item = TailedRecord(tp.partition, message.offset, message.key, headers,
                                             decoded.schema_name, decoded.record, None)
                     except (DecodeError, ValueError, EOFError) as exc:
+                        plain = _plain_json(message.value)
                         item = TailedRecord(tp.partition, message.offset, message.key, headers,
-                                            None, None, f"{type(exc).__name__}: {exc}")
+                                            None if plain is None else "json", plain,
+                                            None if plain is not None else f"{type(exc).__name__}: {exc}")
                     yield item
                     seen += 1
                     if max_records is not None and seen >= max_records:

@@ -25,11 +25,11 @@ from connector.kafka.topics import connector_topics, provision_topics
 from connector.runtime.auth import AuthSession
 from connector.runtime.http import RetryPolicy, SourceHttp
 from connector.runtime.metrics import SourceMetrics
-from connector.runtime.registry import stream_class
 from connector.runtime.server import OpsServer
 from connector.runtime.task import SourceTask
 from connector.serde.codec import EventSerializer
 from connector.serde.registry import SchemaRegistryClient
+from connector.sources import make_stream
 
 __all__ = ["ConnectorRuntime", "run_connector"]
 
@@ -82,7 +82,7 @@ class ConnectorRuntime:
         for source in self.config.sources:
             if not source.enabled:
                 continue
-            stream = stream_class(source.vendor)(source, drop_personal_data=self.config.privacy.drop_personal_data)
+            stream = make_stream(source, drop_personal_data=self.config.privacy.drop_personal_data)
             http = SourceHttp(
                 source.name, str(source.base_url), timeout=source.timeout_seconds,
                 max_concurrency=source.max_concurrency, requests_per_second=source.max_requests_per_second,

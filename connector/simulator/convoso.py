@@ -87,6 +87,7 @@ class ConvosoProductivitySimulator(_ConvosoBase):
         nullable_fields=("campaign_name", "event_sec", "availability_code", "campaign_id"),
         state_field="state",
         unseen_states=("PAUSED", "INCALL", "Dispo"),
+        breaking=("event_epoch", "not-a-time"),
     )
 
     def add_routes(self, app: web.Application) -> None:

@@ -38,7 +38,7 @@ FaultKind = Literal[
     "schema_drift",        # records change shape (see `variant`)
     "expire_credentials",  # credentials stop working: 401 until the client re-authenticates
 ]
-DriftVariant = Literal["unknown_fields", "unseen_states", "missing_optional", "nulls"]
+DriftVariant = Literal["unknown_fields", "unseen_states", "missing_optional", "nulls", "unmappable"]
 FAULT_KINDS: tuple[str, ...] = get_args(FaultKind)
 DRIFT_VARIANTS: tuple[str, ...] = get_args(DriftVariant)
 _PRE_KINDS = frozenset({"rate_limit", "server_error", "slow", "drop", "malformed"})
@@ -59,6 +59,8 @@ class Fault:
     seen: int = 0
     used: int = 0
     id: int = field(default_factory=lambda: next(_ids))
+    #: copies of the records this fault made unmappable (variant "unmappable"), for tests to compare
+    corrupted: list[dict[str, Any]] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         if self.kind not in FAULT_KINDS:
@@ -96,7 +98,7 @@ class FaultPlan:
         return fault
 
     def add_dict(self, spec: Mapping[str, Any]) -> Fault:
-        params = {k: v for k, v in spec.items() if k not in ("kind", "seen", "used", "id")}
+        params = {k: v for k, v in spec.items() if k not in ("kind", "seen", "used", "id", "corrupted")}
         return self.add(str(spec["kind"]), **params)
 
     def clear(self) -> None:
@@ -168,11 +170,20 @@ class DriftRules:
     nullable_fields: tuple[str, ...]
     state_field: str | None
     unseen_states: tuple[str, ...]
+    #: (field, value) that makes a record impossible to map (variant "unmappable"), e.g. a time that is no time
+    breaking: tuple[str, Any] | None = None
 
 
-def apply_drift(records: list[dict[str, Any]], variant: DriftVariant, rules: DriftRules) -> None:
-    """Change ``records`` in place; states are replaced on every third record only."""
+def apply_drift(records: list[dict[str, Any]], variant: DriftVariant, rules: DriftRules,
+                corrupted: list[dict[str, Any]] | None = None) -> None:
+    """Change ``records`` in place; states are replaced (and records broken) on every third record only."""
     for index, record in enumerate(records):
+        if variant == "unmappable":
+            if rules.breaking is not None and index % 3 == 0 and rules.breaking[0] in record:
+                record[rules.breaking[0]] = rules.breaking[1]
+                if corrupted is not None:
+                    corrupted.append(dict(record))
+            continue
         if variant == "unknown_fields":
             record.update(rules.unknown_fields)
         elif variant == "missing_optional":
@@ -211,7 +222,7 @@ def apply_record_faults(faults: list[Fault], records: list[dict[str, Any]],
         elif fault.kind == "out_of_order":
             records = list(reversed(records))
         elif fault.kind == "schema_drift" and rules is not None:
-            apply_drift(records, fault.variant, rules)
+            apply_drift(records, fault.variant, rules, fault.corrupted)
     return records
 
 

@@ -34,6 +34,7 @@ _INTERVAL_DRIFT = DriftRules(
     nullable_fields=("secondaryStatus", "duration"),
     state_field="primaryStatus",
     unseen_states=("DND", "ON_CALL", "TRAINING"),
+    breaking=("startTime", "not-a-time"),
 )
 
 
@@ -180,7 +181,7 @@ class KoreaiSimulator(VendorSimulator):
         for fault in self.request_faults(request):
             if fault.kind == "schema_drift":
                 for record in page:
-                    apply_drift(record.get("status", []), fault.variant, _INTERVAL_DRIFT)
+                    apply_drift(record.get("status", []), fault.variant, _INTERVAL_DRIFT, fault.corrupted)
         return json_response({"hasMore": offset + limit < len(records), "limit": limit, "offset": offset,
                               "data": page})
 

@@ -84,6 +84,7 @@ class VonageSimulator(VendorSimulator):
         nullable_fields=("name", "status", "duration"),
         state_field="category",
         unseen_states=("Busy", "Offline", "Monitoring"),
+        breaking=("start", "not-a-time"),
     )
 
     def __init__(self, *args: Any, client_id: str = "sim-vonage-client", client_secret: str = "sim-vonage-secret",

@@ -62,7 +62,8 @@ def _config(vendor: str, tenant: str, zone: str) -> Any:
     if vendor == "convoso-user-activity":
         return ConvosoUserActivitySource(**common, auth_token=_PLACEHOLDER)
     if vendor == "vonage":
-        return VonageSource(**common, access_token=_PLACEHOLDER)
+        # one saved response is the whole window: no presence bootstrap before it
+        return VonageSource(**common, access_token=_PLACEHOLDER, presence_lookback_seconds=0)
     if vendor == "koreai":
         return KoreaiSource(**common, account_id="offline", stream_id="offline", jwt=_PLACEHOLDER, timezone=zone)
     return RocketchatSource(**common, user_id="offline", auth_token=_PLACEHOLDER, lookback_seconds=300,

@@ -220,15 +220,17 @@ class ConvosoProductivityStream(StreamBase[ConvosoProductivitySource]):
                 continue
             seen[item.record_id] = epoch
             known = memory.get(item.agent)
-            if known is not None and item.at < known.at:
-                dead.append(self.dead_letter(
-                    record=item.record, location=f"{where}[{item.index}]", source_cursor=source_cursor, now=now,
-                    kind="out_of_order",
-                    error=f"event_epoch: {item.at.isoformat()} is older than agent {item.agent}'s last known "
-                          f"state at {known.at.isoformat()}; not emitted, to keep the agent's events in order"))
-                continue
             if item.state is AgentState.UNKNOWN:
                 unknown[item.vendor_state] += 1
+            if known is not None and item.at < known.at:
+                # a late record (a page the vendor skipped, a record unreadable when first served):
+                # still a real change, emitted with its own time; the agent's current state stays
+                events.append(self.state_changed(
+                    key=("record", item.record_id), agent_id=item.agent, state=item.state, previous=None,
+                    vendor_state=item.vendor_state, reason=item.reason, occurred_at=item.at,
+                    source_cursor=source_cursor, now=now, campaign_id=item.campaign_id,
+                    campaign_name=item.campaign_name, vendor_record_id=item.record_id))
+                continue
             if known is not None and (known.state, known.reason) == (item.state, item.reason):
                 continue
             events.append(self.state_changed(

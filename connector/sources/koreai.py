@@ -68,6 +68,18 @@ STATE_MAP: dict[str, AgentState] = {
 }
 
 
+#: secondary statuses that refine a BUSY primary into after-conversation work
+WRAP_SECONDARY = frozenset({"ACW", "WRAPUP", "WRAP", "AFTERCALLWORK"})
+
+
+def interval_state(primary: str, secondary: str | None) -> AgentState:
+    """Primary status decides, except that a wrap-up secondary (BUSY/ACW) is WRAP_UP."""
+    state = STATE_MAP.get(_status_key(primary), AgentState.UNKNOWN)
+    if state is AgentState.BUSY and secondary and _status_key(secondary) in WRAP_SECONDARY:
+        return AgentState.WRAP_UP
+    return state
+
+
 def koreai_jwt(client_id: str, client_secret: str, now: datetime, *, subject: str = "agent-connector") -> str:
     """Kore.ai's documented app JWT: HS256 over ``{"appId": client_id, "sub": ...}``."""
     issued = int(now.timestamp())
@@ -295,7 +307,7 @@ class _Page:
                 return
             if last_end is not None and start_ms - last_end > GAP_TOLERANCE.total_seconds() * 1000:
                 self._emit_gap(user_id, last_end)
-        state = STATE_MAP.get(_status_key(interval.primary), AgentState.UNKNOWN)
+        state = interval_state(interval.primary, interval.secondary)
         if state is AgentState.UNKNOWN:
             self.unknown[interval.primary] += 1
         self._emit(user_id, state, interval.vendor_state, interval.reason, interval.start,

@@ -58,6 +58,16 @@ def parse_token_response(body: Any, now: datetime) -> tuple[str, datetime]:
     return token, now + timedelta(seconds=seconds)
 
 
+def _point_to_json(point: Point) -> list[Any]:
+    return [point.at_ms, point.ending, point.kind, point.category, point.start_ms, point.name, point.guid,
+            list(point.load)]
+
+
+def _point_from_json(raw: list[Any]) -> Point:
+    at_ms, ending, kind, category, start_ms, name, guid, load = raw
+    return Point(at_ms, ending, kind, category, start_ms, name, guid, (load[0], load[1], load[2]))
+
+
 def _key(agent: str, kind: str, start_ms: int, category: str, guid: str) -> str:
     """A short digest of what identifies an activity (agent, type, start, category, interaction)."""
     return fingerprint([f"{agent}|{kind}|{start_ms}|{category}|{guid}"])
@@ -101,8 +111,16 @@ class VonageStream(StreamBase[VonageSource]):
     # --- requests ---------------------------------------------------------------------------
 
     def initial_cursor(self, now: datetime) -> dict[str, Any]:
-        return {"v": CURSOR_VERSION, "up_to": iso_z(self.start_of_history(now)), "next": None, "poll": None,
-                "agents": {}, "parts": {}, "seen": {}, "dead": {}}
+        start = self.start_of_history(now)
+        cursor = {"v": CURSOR_VERSION, "up_to": iso_z(start), "next": None, "poll": None,
+                  "agents": {}, "parts": {}, "seen": {}, "dead": {}}
+        lookback = timedelta(seconds=self.config.presence_lookback_seconds)
+        if lookback:
+            # Processed windows never show a presence that began before them and has not ended:
+            # learn each agent's presence first, silently, from a window before the start
+            cursor["next"] = {"start": iso_z(start - min(lookback, MAX_WINDOW)), "end": iso_z(start), "page": 1,
+                              "up_to": None, "bootstrap": True}
+        return cursor
 
     def _window(self, start: datetime, now: datetime) -> dict[str, Any] | None:
         end = min(now, start + MAX_WINDOW)
@@ -117,6 +135,8 @@ class VonageStream(StreamBase[VonageSource]):
     def _request(self, position: dict[str, Any]) -> RequestSpec:
         params = {"start": position["start"], "end": position["end"], "include": "Processed",
                   "page": str(position["page"])}
+        if position.get("bootstrap"):
+            params["type"] = "Presence"
         if self.config.agent_id:
             params["agentId"] = self.config.agent_id
         return RequestSpec("GET", PATH, params)
@@ -185,6 +205,8 @@ class VonageStream(StreamBase[VonageSource]):
 
     def handle_response(self, cursor: dict[str, Any], request: RequestSpec, body: Any,
                         now: datetime) -> PageResult:
+        if (cursor.get("next") or {}).get("bootstrap"):
+            return self._bootstrap(cursor, request, body, now)
         items, meta, up_to = self._check(body)
         state = self.copy_cursor(cursor)
         page = int(request.params.get("page", "1"))
@@ -197,8 +219,11 @@ class VonageStream(StreamBase[VonageSource]):
         unknown: Counter[str] = Counter()
         dead: list[DeadLetter] = []
         points: dict[str, list[Point]] = {}
+        for agent, held in (state.pop("held", None) or {}).items():  # instants the last page left open
+            points[agent] = [_point_from_json(raw) for raw in held]
         seen: dict[str, list[Any]] = state["seen"]
         keys = []
+        starts = []
         for index, item in enumerate(items):
             try:
                 agent, key, start_ms, end_ms, new = self._points(item, unknown)
@@ -208,6 +233,7 @@ class VonageStream(StreamBase[VonageSource]):
                 dead.extend([letter] if letter else [])
                 continue
             keys.append(f"{key}|{end_ms}")
+            starts.append(start_ms)
             before = seen.get(key)
             if before is not None:
                 if before[1] is not None or end_ms is None:
@@ -219,6 +245,11 @@ class VonageStream(StreamBase[VonageSource]):
         state["poll"] = guard_page(state.get("poll"), vendor=self.vendor, total=total,
                                    position=f"{position['start']}..{position['end']} page={page}",
                                    page_print=fingerprint(keys) if keys else None, page_size=max(len(items), 1))
+        raw_count = meta.get("pageCount")
+        page_count = raw_count if isinstance(raw_count, int) else page
+        more_pages = bool(items) and page < page_count
+        if more_pages and starts:
+            self._hold_open_instants(state, points, max(starts))
         events: list[Event] = []
         for agent in sorted(points):
             events.extend(self._advance(state, agent, points[agent], source_cursor, now))
@@ -226,15 +257,62 @@ class VonageStream(StreamBase[VonageSource]):
             this = iso_z(parse_iso_utc(up_to, field="upTo"))
             earlier = position.get("up_to")
             position["up_to"] = this if earlier is None or this < earlier else earlier
-        raw_count = meta.get("pageCount")
-        page_count = raw_count if isinstance(raw_count, int) else page
         next_request = None
-        if items and page < page_count:
+        if more_pages:
             state["next"] = {**position, "page": page + 1}
             next_request = self._request(state["next"])
         else:
             next_request = self._end_window(state, position, now)
         return PageResult(events, dead, unknown, state, next_request)
+
+    def _bootstrap(self, cursor: dict[str, Any], request: RequestSpec, body: Any, now: datetime) -> PageResult:
+        """A presence-only page from before the start: it sets each agent's presence, emits nothing."""
+        items, meta, _ = self._check(body)
+        state = self.copy_cursor(cursor)
+        position = state["next"]
+        page = int(request.params.get("page", "1"))
+        unknown: Counter[str] = Counter()
+        dead: list[DeadLetter] = []
+        keys = []
+        for index, item in enumerate(items):
+            try:
+                agent, key, _, end_ms, new = self._points(item, unknown)
+            except RecordError as error:
+                letter = self.dead_letter_once(state, record=item, location=f"items[{index}]", error=error,
+                                               source_cursor=self.source_cursor(state), now=now)
+                dead.extend([letter] if letter else [])
+                continue
+            keys.append(f"{key}|{end_ms}")
+            parts = AgentParts(state["parts"].setdefault(agent, {}))
+            for point in new:
+                parts.apply(point)
+        state["poll"] = guard_page(state.get("poll"), vendor=self.vendor,
+                                   page_print=fingerprint(keys) if keys else None,
+                                   position=f"presence {position['start']}..{position['end']} page={page}")
+        raw_count = meta.get("pageCount")
+        if items and page < (raw_count if isinstance(raw_count, int) else page):
+            state["next"] = {**position, "page": page + 1}
+            return PageResult([], dead, unknown, state, self._request(state["next"]))
+        state["next"] = None
+        state["poll"] = None
+        return PageResult([], dead, unknown, state, self.first_request(state, now))
+
+    @staticmethod
+    def _hold_open_instants(state: dict[str, Any], points: dict[str, list[Point]], horizon: int) -> None:
+        """Keep back the points at or after the page's latest activity start until the next page.
+
+        Pages are ordered by start, so the next page may still hold activities of those
+        instants (a Connected ending here, its Wrap starting there): emitting now would
+        report a zero-length state that never was. Held points live in the cursor.
+        """
+        held: dict[str, list[list[Any]]] = {}
+        for agent, agent_points in points.items():
+            later = [p for p in agent_points if p.at_ms >= horizon]
+            if later:
+                held[agent] = [_point_to_json(p) for p in later]
+                points[agent] = [p for p in agent_points if p.at_ms < horizon]
+        if held:
+            state["held"] = held
 
     def _advance(self, state: dict[str, Any], agent: str, points: list[Point], source_cursor: str,
                  now: datetime) -> list[Event]:

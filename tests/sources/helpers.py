@@ -63,7 +63,8 @@ def convoso_user_activity(**extra: Any) -> ConvosoUserActivitySource:
 
 
 def vonage(**extra: Any) -> VonageSource:
-    values = {"access_token": SECRET, "start_at": utc(2019, 12, 19, 15, 40), **extra}
+    values = {"access_token": SECRET, "start_at": utc(2019, 12, 19, 15, 40), "presence_lookback_seconds": 0,
+              **extra}
     return VonageSource(**common("vonage", **values))
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import json
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -155,14 +156,20 @@ def test_unknown_state_maps_to_unknown_and_is_counted() -> None:
     assert result.unknown_vendor_states == {"INCALL": 2}
 
 
-def test_a_record_older_than_the_agents_state_is_dead_lettered_not_reordered() -> None:
+def test_a_record_older_than_the_agents_state_is_emitted_late_without_moving_the_state() -> None:
+    """A record a skipped page or an unreadable first read held back is a real change: emitted with its
+    own time (the processors count late events in their windows), previous_state unknown, and the
+    agent's current state is left where it is."""
     stream = ConvosoProductivityStream(convoso_productivity(page_size=1))
     cursor, request = start(stream)
     first = stream.handle_response(cursor, request, page([record("2", "7", "Ready", 1748433500)], total=2), NOW)
     assert first.next_request is not None
     late = stream.handle_response(first.next_cursor, first.next_request,
                                   page([record("1", "7", "LOGIN", 1748433437)], total=2, offset=1), NOW)
-    assert late.events == [] and [d.error_kind for d in late.dead_letters] == ["out_of_order"]
+    assert late.dead_letters == []
+    assert [(e.state, e.previous_state, e.occurred_at) for e in late.events] == [  # type: ignore[attr-defined]
+        (AgentState.AWAY, None, datetime.fromtimestamp(1748433437, UTC))]
+    assert late.next_cursor["agents"]["7"][0] == "AVAILABLE"  # the live state did not roll back
 
 
 def test_created_at_is_read_in_the_account_zone_when_event_epoch_is_missing() -> None:

@@ -244,3 +244,14 @@ def test_a_reported_offline_status_is_told_apart_from_a_gap() -> None:
         (AgentState.AVAILABLE, "AVAILABLE/AVAILABLE", None),
         (AgentState.OFFLINE, GAP_STATE, "no status reported"),
         (AgentState.OFFLINE, "OFFLINE/OFFLINE", None)]
+
+
+def test_a_wrap_up_secondary_status_refines_busy() -> None:
+    from connector.sources.koreai import interval_state
+
+    assert interval_state("BUSY", "ACW") is AgentState.WRAP_UP
+    assert interval_state("BUSY", "wrap-up") is AgentState.WRAP_UP
+    assert interval_state("BUSY", "NBK") is AgentState.BUSY
+    assert interval_state("BUSY", None) is AgentState.BUSY
+    assert interval_state("AVAILABLE", "ACW") is AgentState.AVAILABLE
+    assert interval_state("DND", None) is AgentState.UNKNOWN

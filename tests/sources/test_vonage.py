@@ -227,7 +227,34 @@ def test_pages_until_page_count_then_up_to_is_the_smallest_seen() -> None:
         [presence("Away", "2019-12-19T15:42:00.000Z", name="Break")], up_to="2019-12-19T15:49:30.000Z",
         page=2, pages=2), NOW)
     assert second.next_request is None and second.next_cursor["up_to"] == "2019-12-19T15:49:00.000Z"
-    assert states(second.events) == [("AWAY", "AVAILABLE", "2019-12-19T15:42:00+00:00")]
+    # the Ready at page 1's last instant waited for page 2 (which could have held more of that instant)
+    assert first.events == [] and "held" in first.next_cursor
+    assert states(second.events) == [("AVAILABLE", None, "2019-12-19T15:41:00+00:00"),
+                                     ("AWAY", "AVAILABLE", "2019-12-19T15:42:00+00:00")]
+    assert "held" not in second.next_cursor
+
+
+def test_an_instant_split_by_a_page_boundary_is_one_change() -> None:
+    """A call's Connected ends at t on page 1 and its Wrap starts at t on page 2: the agent goes from
+    BUSY straight to WRAP_UP, never through a zero-length AVAILABLE."""
+    stream = VonageStream(vonage())
+    cursor, request = begin(stream)
+    first = stream.handle_response(cursor, request, body([
+        presence("Ready", "2019-12-19T15:41:00.000Z"),
+        interaction("Connected", "2019-12-19T15:42:00.000Z", "g1", duration=60_000),
+        interaction("Ringing", "2019-12-19T15:42:30.000Z", "g2", duration=1_000, agent="02"),
+    ], pages=2), NOW)
+    assert states(first.events) == [("AVAILABLE", None, "2019-12-19T15:41:00+00:00"),
+                                    ("BUSY", "AVAILABLE", "2019-12-19T15:42:00+00:00")]
+    second = stream.handle_response(roundtrip(first.next_cursor), first.next_request, body([
+        interaction("Wrap", "2019-12-19T15:43:00.000Z", "g1", duration=5_000),
+    ], page=2, pages=2), NOW)
+    changes = states([e for e in second.events if e.agent_id == "01"])  # type: ignore[attr-defined]
+    assert changes == [("WRAP_UP", "BUSY", "2019-12-19T15:43:00+00:00"),
+                       ("AVAILABLE", "WRAP_UP", "2019-12-19T15:43:05+00:00")]
+    # agent 02's Ringing began at page 1's latest start, so it too waited for page 2
+    assert "02" not in [e.agent_id for e in first.events]  # type: ignore[attr-defined]
+    assert "02" in [e.agent_id for e in second.events]  # type: ignore[attr-defined]
 
 
 def test_paging_loops_are_stopped() -> None:
@@ -310,3 +337,22 @@ def test_the_cursor_stays_bounded_on_a_busy_window() -> None:
     size = len(json.dumps(result.next_cursor))
     assert len(result.next_cursor["seen"]) <= 10_000 and size < 1_000_000
     assert len(result.events) == 300 * (1 + 40 * 2)  # Ready, then BUSY and AVAILABLE per call
+
+
+def test_a_first_start_learns_presences_that_began_before_it_without_emitting() -> None:
+    """Processed windows never show a presence that began before them and is still on: without the
+    bootstrap, an agent Ready since before start_at would be unknown when their wrap ends."""
+    stream = VonageStream(vonage(presence_lookback_seconds=3600))
+    cursor = stream.initial_cursor(NOW)
+    request = stream.first_request(cursor, NOW)
+    assert request is not None
+    assert request.params["type"] == "Presence"
+    assert (request.params["start"], request.params["end"]) == ("2019-12-19T14:40:00.000Z", "2019-12-19T15:40:00.000Z")
+    boot = stream.handle_response(cursor, request, body([presence("Ready", "2019-12-19T15:10:00.000Z")]), NOW)
+    assert boot.events == []
+    assert boot.next_request is not None and "type" not in boot.next_request.params
+    assert boot.next_request.params["start"] == "2019-12-19T15:40:00.000Z"
+    window = stream.handle_response(roundtrip(boot.next_cursor), boot.next_request, body([
+        interaction("Wrap", "2019-12-19T15:41:00.000Z", "g1", duration=3_000)]), NOW)
+    assert states(window.events) == [("WRAP_UP", None, "2019-12-19T15:41:00+00:00"),
+                                     ("AVAILABLE", "WRAP_UP", "2019-12-19T15:41:03+00:00")]
