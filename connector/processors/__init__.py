@@ -9,7 +9,14 @@ Flow (stage 2 wiring):
 * ``agent-group-observed`` -> ``derived_group_key`` (repartition key) -> ``apply_group_observation``;
 * ``agent-conversations-observed`` -> ``apply_agent_conversations`` and, repartitioned by
   window, ``apply_window_conversations``.
+
+The faust app lives in ``worker`` (``streams``: app, topics, tables; ``handlers``;
+``views``). ``connector.processors.app`` is resolved lazily (PEP 562) so that
+``faust -A connector.processors worker`` finds it while importing the pure modules
+builds no app and reads no configuration.
 """
+
+from typing import Any
 
 from connector.processors.agent_state import (
     AgentRecord,
@@ -33,6 +40,16 @@ from connector.processors.groups import (
 from connector.processors.health import Counts, HealthStatus, Thresholds, classify, next_alert_status
 from connector.processors.observed import compare_observed, derived_group_key
 from connector.processors.settings import ProcessorSettings
+
+
+
+def __getattr__(name: str) -> Any:
+    if name == "app":
+        from connector.processors.worker import app
+
+        return app
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __all__ = [
     "AgentRecord",

@@ -1,0 +1,181 @@
+"""The stream handlers (faust agents): load table values, call the pure functions, store and send results.
+
+At least once, and why that is enough: faust writes table changes and sends
+messages through one producer and flushes it before committing input offsets,
+so after a crash (even SIGKILL) the input is replayed from the last commit onto
+tables that may already hold some of its effects. Every pure function is
+idempotent under exactly that: a replayed agent event is a duplicate that
+re-sends its snapshots, a replayed delta is ignored by revision (and re-sends
+its alerts with the same ``alert_id``), a replayed observation or conversation
+count replaces itself.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+import faust
+
+from connector.model import AgentConversationsObserved, AgentGroupObserved, AgentStateChanged, Event
+from connector.processors.agent_state import AgentRecord, apply_agent_event
+from connector.processors.conversations import (
+    AgentConversations,
+    WindowConversations,
+    apply_agent_conversations,
+    apply_window_conversations,
+    conversation_agent_key,
+    conversation_window_key,
+)
+from connector.processors.groups import GroupRecord, PaneRecord, apply_group_delta, apply_group_observation, pane_key
+from connector.processors.keys import agent_key
+from connector.processors.messages import (
+    GroupMessage,
+    decode_conversation,
+    decode_group_message,
+    encode_conversation,
+)
+from connector.processors.observed import derived_group_key, snapshot_of
+from connector.processors.outputs import ALERT_SCHEMA, AVAILABILITY_SCHEMA, alert_record, availability_record
+from connector.processors.streams import Processors
+from connector.serde.codec import DecodeError
+
+__all__ = ["register_handlers"]
+
+log = logging.getLogger(__name__)
+
+Headers = list[tuple[str, bytes]]
+
+
+def _decode(p: Processors, payload: bytes | None, expected: type[Event], topic: str) -> Any:
+    """The typed event, or None (logged) for a tombstone, a foreign payload or another event type."""
+    if payload is None:
+        return None
+    try:
+        decoded = p.deserializer.decode(payload)
+        if decoded.schema_name != expected.schema_name:
+            log.warning("skipping a %s record on %s", decoded.schema_name, topic)
+            return None
+        return expected.from_avro(decoded.record)
+    except (DecodeError, KeyError, ValueError) as exc:
+        log.warning("skipping an undecodable record on %s: %s", topic, exc)
+        return None
+
+
+def _headers(p: Processors, event_type: str, schema: str) -> Headers:
+    return [
+        ("event_type", event_type.encode()),
+        ("schema", schema.encode()),
+        ("content-type", p.serializer.content_type().encode()),
+    ]
+
+
+def register_handlers(p: Processors) -> None:
+    """Attach the five stream handlers to ``p.app``."""
+    app, topics, tables, settings = p.app, p.topics, p.tables, p.options.settings
+    names = p.options.kafka.topics
+
+    async def send_group(message: GroupMessage) -> None:
+        await topics.group_changes.send(key=message.group.encode(), value=message.encode())
+
+    @app.agent(topics.agent_state, name="agent-events")
+    async def agent_events(stream: faust.StreamT[Any]) -> None:
+        async for event in stream.events():
+            change: AgentStateChanged | None = _decode(p, event.value, AgentStateChanged, names.agent_state)
+            if change is None:
+                continue
+            key = agent_key(change.tenant, change.vendor, change.agent_id)
+            raw = tables.agents.get(key)
+            update = apply_agent_event(AgentRecord.from_json(raw) if raw is not None else None, change, settings)
+            stored_json = update.record.to_json()
+            if stored_json != raw:
+                tables.agents[key] = stored_json
+            for delta in update.deltas:
+                await send_group(GroupMessage(delta.group, delta=delta))
+
+    @app.agent(topics.group_observations, name="group-observations")
+    async def group_observations(stream: faust.StreamT[Any]) -> None:
+        async for event in stream.events():
+            observation: AgentGroupObserved | None = _decode(
+                p, event.value, AgentGroupObserved, names.group_observations)
+            if observation is None:
+                continue
+            group = derived_group_key(observation, settings)
+            if group is not None:  # filters we derive no group for stay out of the comparison
+                await send_group(GroupMessage(group, observed=snapshot_of(observation)))
+
+    availability_headers = _headers(p, "AgentAvailability", AVAILABILITY_SCHEMA)
+    alert_headers = _headers(p, "AvailabilityAlert", ALERT_SCHEMA)
+
+    async def publish(record: GroupRecord) -> None:
+        value = p.serializer.serialize_record(names.availability, AVAILABILITY_SCHEMA,
+                                              availability_record(record, settings))
+        await topics.availability.send(key=record.group.encode(), value=value, headers=availability_headers)
+
+    @app.agent(topics.group_changes, name="group-changes")
+    async def group_changes(stream: faust.StreamT[Any]) -> None:
+        # output topics are not subscribed, so faust would not create them: do it before the first send
+        await topics.availability.maybe_declare()
+        await topics.alerts.maybe_declare()
+        await asyncio.to_thread(p.serializer.prepare, names.availability, AVAILABILITY_SCHEMA)
+        await asyncio.to_thread(p.serializer.prepare, names.alerts, ALERT_SCHEMA)
+        async for event in stream.events():
+            message = decode_group_message(event.value)
+            raw = tables.groups.get(message.group)
+            record = GroupRecord.from_json(raw) if raw is not None else None
+            if message.observed is not None:
+                observed = apply_group_observation(record, message.group, message.observed)
+                if observed is not record:
+                    tables.groups[message.group] = observed.to_json()
+                    await publish(observed)
+                continue
+            delta = message.delta
+            assert delta is not None
+            stored = {}
+            for contribution in delta.panes:
+                pane_raw = tables.panes.get(pane_key(delta.group, contribution.pane_start_ms))
+                if pane_raw is not None:
+                    stored[contribution.pane_start_ms] = PaneRecord.from_json(pane_raw)
+            update = apply_group_delta(record, stored, delta, settings)
+            group_json = update.record.to_json()
+            if group_json != raw:
+                tables.groups[delta.group] = group_json
+            for start, pane in update.panes.items():
+                key = pane_key(delta.group, start)
+                if pane is not None:
+                    tables.panes[key] = pane.to_json()
+                elif key in tables.panes:
+                    del tables.panes[key]
+            if update.publish:
+                await publish(update.record)
+            for alert in update.alerts:
+                value = p.serializer.serialize_record(names.alerts, ALERT_SCHEMA, alert_record(alert))
+                await topics.alerts.send(key=alert.group.encode(), value=value, headers=alert_headers)
+
+    @app.agent(topics.conversation_observations, name="agent-conversations")
+    async def agent_conversations(stream: faust.StreamT[Any]) -> None:
+        async for event in stream.events():
+            observation: AgentConversationsObserved | None = _decode(
+                p, event.value, AgentConversationsObserved, names.conversation_observations)
+            if observation is None:
+                continue
+            key = conversation_agent_key(observation)
+            raw = tables.conversation_agents.get(key)
+            held = AgentConversations.from_json(raw) if raw is not None else None
+            record = apply_agent_conversations(held, observation, settings)
+            if record is not held:
+                tables.conversation_agents[key] = record.to_json()
+            await topics.conversation_windows.send(
+                key=conversation_window_key(observation).encode(), value=encode_conversation(observation))
+
+    @app.agent(topics.conversation_windows, name="window-conversations")
+    async def window_conversations(stream: faust.StreamT[Any]) -> None:
+        async for event in stream.events():
+            observation = decode_conversation(event.value)
+            key = conversation_window_key(observation)
+            raw = tables.conversation_windows.get(key)
+            held = WindowConversations.from_json(raw) if raw is not None else None
+            record = apply_window_conversations(held, observation)
+            if record is not held:
+                tables.conversation_windows[key] = record.to_json()

@@ -1,0 +1,173 @@
+"""The query API on the faust web server; any worker answers any request.
+
+Single keys (a group, its windows, an agent) are routed with ``app.table_route``
+to the worker owning the key's partition, which answers from its local table.
+Lists (groups, alerts) are scattered: a worker answers the keys it owns and asks
+every other worker of the group (``?scope=local``) for theirs, then merges and
+sorts, so the answer does not depend on which worker was asked. Keys are owned
+as faust's router says, so a standby copy or a partition being handed over is
+never counted twice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import faust
+from faust.web import Request, Response, View
+
+from connector.processors.agent_state import AgentRecord
+from connector.processors.groups import GroupRecord, PaneRecord, pane_key
+from connector.processors.presenters import (
+    agent_view,
+    alert_view,
+    group_matches,
+    group_view,
+    parse_instant,
+    resolve_window,
+    windows_view,
+)
+from connector.processors.streams import Processors
+
+__all__ = ["register_views"]
+
+log = logging.getLogger(__name__)
+_FILTERS = ("tenant", "vendor", "type", "id")
+
+
+def _filters(request: Request) -> dict[str, str | None]:
+    return {name: request.query.get(name) or None for name in _FILTERS}
+
+
+def _owned(app: faust.App, table: faust.Table[str, Any]) -> Iterator[tuple[str, Any]]:
+    """The table's local entries this worker is the active owner of."""
+    me = str(app.conf.canonical_url)
+    for key, value in list(table.items()):
+        try:
+            owner = str(app.router.key_store(table.name, key))
+        except KeyError:  # partition not assigned to anyone right now (rebalancing)
+            continue
+        if owner == me:
+            yield key, value
+
+
+async def _gather_remote(app: faust.App, request: Request) -> tuple[list[Any], list[str]]:
+    """Ask every other worker for its local part of the same list; returns items and unreachable workers."""
+    me = str(app.conf.canonical_url)
+    others = sorted({str(url) for url in app.router.tables_metadata()} - {me})
+    query = {**request.query, "scope": "local"}
+
+    async def ask(base: str) -> list[Any]:
+        url = f"{base.rstrip('/')}{request.path}"
+        async with app.http_client.get(url, params=query) as response:
+            response.raise_for_status()
+            body = json.loads(await response.text())
+            items: list[Any] = body["items"]
+            return items
+
+    results = await asyncio.gather(*(ask(url) for url in others), return_exceptions=True)
+    items: list[Any] = []
+    missing: list[str] = []
+    for url, result in zip(others, results, strict=True):
+        if isinstance(result, BaseException):
+            log.warning("worker %s did not answer: %s", url, result)
+            missing.append(url)
+        else:
+            items.extend(result)
+    return items, missing
+
+
+def register_views(p: Processors) -> None:
+    """Attach the query API pages to ``p.app``'s web server."""
+    app, tables, settings = p.app, p.tables, p.options.settings
+
+    async def scatter(view: View, request: Request, local: Callable[[dict[str, str | None]], list[Any]],
+                      sort_key: Callable[[Any], Any]) -> Response:
+        filters = _filters(request)
+        items = local(filters)
+        missing: list[str] = []
+        if request.query.get("scope") != "local":
+            remote, missing = await _gather_remote(app, request)
+            items.extend(remote)
+        items.sort(key=sort_key)
+        body: dict[str, Any] = {"count": len(items), "items": items}
+        if missing:
+            body["incomplete"] = missing
+        return view.json(body, status=503 if missing else 200)
+
+    def local_groups(filters: dict[str, str | None]) -> list[Any]:
+        return [
+            group_view(GroupRecord.from_json(raw), settings) for key, raw in _owned(app, tables.groups)
+            if group_matches(key, filters["tenant"], filters["vendor"], filters["type"], filters["id"])
+        ]
+
+    def local_alerts(filters: dict[str, str | None]) -> list[Any]:
+        alerts = []
+        for key, raw in _owned(app, tables.groups):
+            if group_matches(key, filters["tenant"], filters["vendor"], filters["type"], filters["id"]):
+                alerts.extend(alert_view(a) for a in GroupRecord.from_json(raw).recent_alerts)
+        return alerts
+
+    @app.page("/availability/groups")
+    class Groups(View):
+        """``GET /availability/groups?tenant=&vendor=&type=&id=``: every group's live availability."""
+
+        async def get(self, request: Request) -> Response:
+            return await scatter(self, request, local_groups, lambda item: item["group"])
+
+    @app.page("/availability/alerts")
+    class Alerts(View):
+        """``GET /availability/alerts?tenant=&vendor=&type=&id=``: recent alerts of every group, oldest first."""
+
+        async def get(self, request: Request) -> Response:
+            return await scatter(self, request, local_alerts,
+                                 lambda item: (item["occurred_at"], item["group"], item["sequence"]))
+
+    @app.page("/availability/groups/{group_key}")
+    class Group(View):
+        """``GET /availability/groups/{group_key}``: one group, answered by the worker owning it."""
+
+        @app.table_route(table=tables.groups, match_info="group_key")
+        async def get(self, request: Request, group_key: str) -> Response:
+            raw = tables.groups.get(group_key)
+            if raw is None:
+                return self.error(404, f"no group {group_key!r}")
+            return self.json(group_view(GroupRecord.from_json(raw), settings))
+
+    @app.page("/availability/groups/{group_key}/windows")
+    class GroupWindows(View):
+        """``GET .../windows?window=15m|1h&at=``: the group's retained windows up to ``at`` (default: its event clock)."""
+
+        @app.table_route(table=tables.groups, match_info="group_key")
+        async def get(self, request: Request, group_key: str) -> Response:
+            raw = tables.groups.get(group_key)
+            if raw is None:
+                return self.error(404, f"no group {group_key!r}")
+            record = GroupRecord.from_json(raw)
+            try:
+                spec = resolve_window(request.query.get("window", "15m"), settings)
+                at = request.query.get("at")
+                watermark = parse_instant(at) if at else record.clock_ms
+            except (KeyError, ValueError) as exc:
+                return self.error(400, str(exc))
+            panes = {}
+            for start in record.panes:
+                pane_raw = tables.panes.get(pane_key(group_key, start))
+                if pane_raw is not None:
+                    panes[start] = PaneRecord.from_json(pane_raw)
+            return self.json({"group": group_key, **windows_view(record, panes, spec, watermark, settings)})
+
+    @app.page("/availability/agents/{agent_key}")
+    class Agent(View):
+        """``GET /availability/agents/{tenant:vendor:agent_id}``: one agent's current state."""
+
+        @app.table_route(table=tables.agents, match_info="agent_key")
+        async def get(self, request: Request, agent_key: str) -> Response:
+            raw = tables.agents.get(agent_key)
+            if raw is None:
+                return self.error(404, f"no agent {agent_key!r}")
+            return self.json(agent_view(AgentRecord.from_json(raw)))
