@@ -8,7 +8,7 @@ they expire rather than used until the last second.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from connector.runtime.http import FetchError, SourceHttp
 from connector.sources.base import AuthKind, HttpRequest, RequestSpec, VendorStream, authorize
@@ -17,9 +17,15 @@ from connector.sources.base import AuthParts as _NoAuth
 __all__ = ["AuthSession"]
 
 
+def _wall_clock() -> datetime:
+    return datetime.now(UTC)
+
+
 class AuthSession:
-    def __init__(self, stream: VendorStream, http: SourceHttp, clock: Callable[[], datetime],
+    def __init__(self, stream: VendorStream, http: SourceHttp, clock: Callable[[], datetime] = _wall_clock,
                  refresh_margin: float = 60.0) -> None:
+        """``clock`` is real time even when the data is read for another moment (backfill):
+        tokens and JWTs expire by the wall clock."""
         self.stream = stream
         self.http = http
         self.clock = clock

@@ -90,7 +90,7 @@ class ConnectorRuntime:
                 transport=self.transport,
             )
             self.tasks[source.name] = SourceTask(
-                name=source.name, stream=stream, http=http, auth=AuthSession(stream, http, self.clock),
+                name=source.name, stream=stream, http=http, auth=AuthSession(stream, http),
                 producer=self.producer, offsets=self.offsets, topics=kafka.topics, metrics=self.metrics,
                 poll_interval=source.poll_interval_seconds, poll_jitter=source.poll_jitter_seconds,
                 clock=self.clock,

@@ -7,13 +7,15 @@ Rocket.Chat 17-character Meteor ids.
 
 from __future__ import annotations
 
+import dataclasses
 import random
 import uuid
+from datetime import UTC, datetime
 
 from connector.model import AgentState
 from connector.simulator.model import Agent, Campaign, Flavour, Medium, Queue, Reason, Tenant, TenantSpec
 
-__all__ = ["DEFAULT_TENANTS", "LOGIN_REASON", "REASONS", "build_tenant"]
+__all__ = ["DEFAULT_TENANTS", "LOGIN_REASON", "REASONS", "build_tenant", "daytime_tenants", "daytime_zone"]
 
 AWAY, BUSY = AgentState.AWAY, AgentState.BUSY
 
@@ -60,6 +62,27 @@ DEFAULT_TENANTS: tuple[TenantSpec, ...] = (
     TenantSpec("demo-koreai", "koreai", "Asia/Kolkata"),
     TenantSpec("demo-rocketchat", "rocketchat", "America/New_York", concurrency_rate=0.4),
 )
+
+
+
+def daytime_zone(at: datetime, local_hour: int = 13) -> str:
+    """A fixed-offset zone (``Etc/GMT±N``) where it is about ``local_hour`` at ``at``.
+
+    For live runs (tests, the demo) whose wall clock may be anyone's night: the default
+    tenants keep their vocabularies, just moved to where their agents are at work now.
+    """
+    shift = (local_hour - at.astimezone(UTC).hour) % 24
+    if shift > 12:
+        shift -= 24
+    return "Etc/GMT" + (f"{-shift:+d}" if shift else "")
+
+
+def daytime_tenants(at: datetime, tenants: tuple[TenantSpec, ...] = DEFAULT_TENANTS,
+                    local_hour: int = 13) -> tuple[TenantSpec, ...]:
+    """``tenants`` with every time zone replaced by one where it is ``local_hour`` at ``at``."""
+    zone = daytime_zone(at, local_hour)
+    return tuple(dataclasses.replace(spec, timezone=zone) for spec in tenants)
+
 
 _FIRST = ("Jane", "John", "Maria", "Wei", "Aisha", "Carlos", "Priya", "Tom", "Yuki", "Omar", "Lena", "Raj",
           "Sofia", "Ben", "Chloe", "Diego", "Emma", "Farid", "Grace", "Hiro", "Ines", "Jon", "Kofi", "Lucia")

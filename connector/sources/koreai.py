@@ -289,21 +289,26 @@ class _Page:
                 intervals.append(self.stream._interval(raw, index, offset))
             except RecordError as error:
                 self._dead({"userId": user_id, "status": raw}, f"{location}.status[{index}]", error)
-        for interval in sorted(intervals, key=lambda item: item.start):
-            self._apply(user_id, interval, location)
+        same_second: Counter[datetime] = Counter()
+        for interval in sorted(intervals, key=lambda item: item.start):  # stable: the vendor's order within a second
+            self._apply(user_id, interval, same_second[interval.start])
+            same_second[interval.start] += 1
         self._trailing_gap(user_id)
         return user_id
 
-    def _apply(self, user_id: str, interval: _Interval, location: str) -> None:
+    def _apply(self, user_id: str, interval: _Interval, ordinal: int) -> None:
+        """Apply one interval unless read before. Times are whole seconds, so two intervals can
+        start in one second (a 0.4 s AVAILABLE, then AWAY): ``ordinal`` tells them apart."""
         mark = self.state["intervals"].get(user_id)
         if mark is not None:
-            last_start, last_end = mark
+            last_start, last_end = mark[0], mark[1]
+            last_ordinal = mark[2] if len(mark) > 2 else 0
             start_ms = to_millis(interval.start)
-            if start_ms < last_start:
+            if start_ms < last_start or (start_ms == last_start and ordinal < last_ordinal):
                 return  # read before
-            if start_ms == last_start:  # the same interval again; it may have closed since
+            if start_ms == last_start and ordinal == last_ordinal:  # the same interval again; it may have closed
                 if last_end is None and interval.end is not None:
-                    self.state["intervals"][user_id] = [last_start, to_millis(interval.end)]
+                    self.state["intervals"][user_id] = [last_start, to_millis(interval.end), ordinal]
                 return
             if last_end is not None and start_ms - last_end > GAP_TOLERANCE.total_seconds() * 1000:
                 self._emit_gap(user_id, last_end)
@@ -313,7 +318,7 @@ class _Page:
         self._emit(user_id, state, interval.vendor_state, interval.reason, interval.start,
                    ("interval", user_id, iso_z(interval.start), interval.vendor_state))
         end_ms = to_millis(interval.end) if interval.end is not None else None
-        self.state["intervals"][user_id] = [to_millis(interval.start), end_ms]
+        self.state["intervals"][user_id] = [to_millis(interval.start), end_ms, ordinal]
 
     def _trailing_gap(self, user_id: str) -> None:
         """A closed last interval ending before the window does: the agent has no status now."""

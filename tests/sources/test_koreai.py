@@ -255,3 +255,18 @@ def test_a_wrap_up_secondary_status_refines_busy() -> None:
     assert interval_state("BUSY", None) is AgentState.BUSY
     assert interval_state("AVAILABLE", "ACW") is AgentState.AVAILABLE
     assert interval_state("DND", None) is AgentState.UNKNOWN
+
+
+def test_two_intervals_starting_in_one_second_are_both_applied_once() -> None:
+    """Kore.ai times are whole seconds: a 0.4 s AVAILABLE followed by AWAY start in the same second.
+    Both are changes; re-reading the day repeats neither."""
+    stream = KoreaiStream(koreai(start_at=utc(2023, 3, 10, 12)))
+    cursor, request = begin(stream)
+    body = page(agent("u-1",
+                      interval("BUSY", "2023-03-10T21:00:00", "2023-03-10T21:05:07", "ACW"),
+                      interval("AVAILABLE", "2023-03-10T21:05:07", "2023-03-10T21:05:07"),
+                      interval("AWAY", "2023-03-10T21:05:07", "-", "BREAK")))
+    first = stream.handle_response(cursor, request, body, NOW)
+    assert [s[0] for s in states(first.events)] == ["WRAP_UP", "AVAILABLE", "AWAY"]
+    again = stream.handle_response(roundtrip(first.next_cursor), request, body, NOW)
+    assert again.events == []
