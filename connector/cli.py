@@ -182,13 +182,36 @@ def backfill(config_path: str, source_name: str, start: datetime, end: datetime)
     click.echo(f"backfill of {result.source}: {result.events} events in {result.polls} polls")
 
 
+@main.command()
+@click.option("--agents", default=12, show_default=True, type=click.IntRange(1, 20_000),
+              help="Agents per simulated tenant (four tenants, one per vendor family).")
+@click.option("--speed", default=1.0, show_default=True, type=click.FloatRange(0.1, 1000),
+              help="Simulated seconds per wall second.")
+@click.option("--seed", default=1, show_default=True, type=int, help="Same seed, same contact centre.")
+@click.option("--poll-interval", default=2.0, show_default=True, type=float, help="Seconds between polls.")
+@click.option("--web-port", default=6066, show_default=True, type=int,
+              help="Port of the dashboard and query API (0: a free one).")
+@click.option("--no-processors", is_flag=True, help="Run the connector side only.")
+@click.option("--run-for", type=float, default=None, help="Stop after this many seconds (default: Ctrl-C).")
+def demo(agents: int, speed: float, seed: int, poll_interval: float, web_port: int, no_processors: bool,
+         run_for: float | None) -> None:
+    """Run everything on loopback: broker, simulators, connector, processors and dashboard."""
+    from connector.demo import DemoOptions, run_demo
+
+    options = DemoOptions(agents=agents, speed=speed, seed=seed, poll_interval=poll_interval,
+                          processors=not no_processors, web_port=web_port, run_for=run_for)
+    asyncio.run(run_demo(options, echo=click.echo))
+
+
 def _register_subcommands() -> None:
     """Commands that live next to what they drive."""
+    from connector.processors.cli import process
     from connector.simulator.cli import simulate
     from connector.sources.convert import convert
 
     main.add_command(simulate)
     main.add_command(convert)
+    main.add_command(process)
 
 
 _register_subcommands()
