@@ -79,7 +79,8 @@ def _status_block(broker: EmbeddedBroker, cluster: SimulatorCluster, runtime: Co
     lines.append(f"  connector config         {config_path}")
     lines.append(f"  simulated time           {speed:g}x the wall clock")
     lines.append("")
-    lines.append(f"  tail the events:  agent-connector tail agent-state-changed -f --bootstrap-servers {broker.bootstrap}")
+    lines.append("  tail the events:  agent-connector tail agent-state-changed -f "
+                 f"--bootstrap-servers {broker.bootstrap}")
     lines.append("  Ctrl-C stops everything.")
     lines.append("")
     return "\n".join(lines)
