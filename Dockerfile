@@ -5,5 +5,6 @@ COPY pyproject.toml README.md ./
 COPY connector ./connector
 COPY schemas ./schemas
 RUN pip install --no-cache-dir .
+RUN mkdir -p /data && chown 65534 /data
 USER 65534
 ENTRYPOINT ["agent-connector", "--log-format", "json"]
