@@ -205,9 +205,9 @@ def demo(agents: int, speed: float, seed: int, poll_interval: float, web_port: i
 
 def _register_subcommands() -> None:
     """Commands that live next to what they drive."""
+    from connector.convert import convert
     from connector.processors.cli import process
     from connector.simulator.cli import simulate
-    from connector.sources.convert import convert
 
     main.add_command(simulate)
     main.add_command(convert)

@@ -11,11 +11,12 @@ from __future__ import annotations
 import re
 from collections import Counter
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta, tzinfo
-from typing import Any, ClassVar
+from datetime import UTC, date, datetime, timedelta, tzinfo
+from typing import Annotated, Any, ClassVar, Literal
 from zoneinfo import ZoneInfo
 
-from connector.config import ConvosoProductivitySource
+from pydantic import Field, SecretStr, field_validator
+
 from connector.model import AgentState, DeadLetter, Event
 from connector.sources.base import (
     CURSOR_VERSION,
@@ -36,8 +37,9 @@ from connector.sources.base import (
     require_mapping,
     vendor_failure,
 )
+from connector.sources.settings import OFFLINE_SECRET, SourceSettings, check_timezone, offline_common
 
-__all__ = ["STATE_MAP", "ConvosoProductivityStream"]
+__all__ = ["STATE_MAP", "ConvosoProductivitySource", "ConvosoProductivityStream"]
 
 PATH = "/v1/agent-productivity/search"
 MAX_SEEN = 10_000  # record ids remembered for de-duplication; older ones fall under the horizon
@@ -61,6 +63,23 @@ def _text(value: Any) -> str | None:
         return None
     text = str(value).strip()
     return text or None
+
+
+class ConvosoProductivitySource(SourceSettings):
+    vendor: Literal["convoso-productivity"]
+    auth_token: SecretStr
+    campaign_id: str | None = None
+    agent_emails: list[str] = Field(default_factory=list)
+    account_timezone: Annotated[str, Field(description="Zone the account's dates are in.")] = "UTC"
+    page_size: int = Field(1000, ge=1, le=1000)
+
+    _tz = field_validator("account_timezone")(check_timezone)
+
+    @classmethod
+    def for_saved_response(cls, tenant: str, zone: str) -> ConvosoProductivitySource:
+        # a saved response may be of any date: nothing counts as "before the start of history"
+        return cls(**offline_common("convoso-productivity", tenant), auth_token=OFFLINE_SECRET, account_timezone=zone,
+                   start_at=datetime(2000, 1, 1, tzinfo=UTC))
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,6 +112,7 @@ class ConvosoProductivityStream(StreamBase[ConvosoProductivitySource]):
     """
 
     vendor: ClassVar[str] = "convoso-productivity"
+    settings_model: ClassVar[type[SourceSettings]] = ConvosoProductivitySource
     auth: ClassVar[AuthSpec] = AuthSpec(AuthKind.QUERY_PARAM, name="auth_token")
     personal_fields: ClassVar[frozenset[str]] = frozenset(
         {"ip_address", "browser", "user_name", "email", "agent_email", "first_name", "last_name"})

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 from collections import Counter
 from datetime import datetime
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Literal
 
-from connector.config import ConvosoUserActivitySource, UserActivityFilter
+from pydantic import Field, SecretStr
+
 from connector.model import AgentGroupObserved, DeadLetter, Event, deterministic_event_id, skills_tuple, to_millis
 from connector.sources.base import (
     CURSOR_VERSION,
@@ -24,8 +25,9 @@ from connector.sources.base import (
     require_mapping,
     vendor_failure,
 )
+from connector.sources.settings import OFFLINE_SECRET, SourceSettings, StrictModel, offline_common
 
-__all__ = ["ConvosoUserActivityStream", "group_key"]
+__all__ = ["ConvosoUserActivitySource", "ConvosoUserActivityStream", "group_key"]
 
 PATH = "/v1/user-activity/search"
 
@@ -59,11 +61,33 @@ def _count(data: dict[str, Any], name: str) -> int | str:
     return f"data.{name}: expected a non-negative integer, got {value!r}"
 
 
+
+class UserActivityFilter(StrictModel):
+    campaign_id: str | None = None
+    queue_id: str | None = None
+    user_id: str | None = None
+    skills: list[str] = Field(default_factory=list)
+
+
+class ConvosoUserActivitySource(SourceSettings):
+    vendor: Literal["convoso-user-activity"]
+    auth_token: SecretStr
+    filters: list[UserActivityFilter] = Field(
+        default_factory=lambda: [UserActivityFilter()], min_length=1,
+        description="One point-in-time count per filter; the default counts the whole account.",
+    )
+
+    @classmethod
+    def for_saved_response(cls, tenant: str, zone: str) -> ConvosoUserActivitySource:
+        return cls(**offline_common("convoso-user-activity", tenant), auth_token=OFFLINE_SECRET)
+
+
 class ConvosoUserActivityStream(StreamBase[ConvosoUserActivitySource]):
     """Cursor: ``{"v", "next", "poll"}``; ``next`` is the index of the filter to ask next
     within an unfinished poll (None between polls). Nothing else needs remembering."""
 
     vendor: ClassVar[str] = "convoso-user-activity"
+    settings_model: ClassVar[type[SourceSettings]] = ConvosoUserActivitySource
     auth: ClassVar[AuthSpec] = AuthSpec(AuthKind.FORM_FIELD, name="auth_token")
     position_keys: ClassVar[tuple[str, ...]] = ("next",)
 

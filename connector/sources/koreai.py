@@ -21,10 +21,11 @@ import re
 from collections import Counter
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Literal
 from zoneinfo import ZoneInfo
 
-from connector.config import KoreaiSource
+from pydantic import Field, SecretStr, field_validator, model_validator
+
 from connector.model import AgentState, DeadLetter, Event, to_millis
 from connector.sources.base import (
     CURSOR_VERSION,
@@ -47,8 +48,9 @@ from connector.sources.base import (
     parse_west_offset_local,
     require_mapping,
 )
+from connector.sources.settings import OFFLINE_SECRET, SourceSettings, check_timezone, offline_common
 
-__all__ = ["GAP_REASON", "GAP_STATE", "GAP_TOLERANCE", "STATE_MAP", "KoreaiStream", "koreai_jwt"]
+__all__ = ["GAP_REASON", "GAP_STATE", "GAP_TOLERANCE", "STATE_MAP", "KoreaiSource", "KoreaiStream", "koreai_jwt"]
 
 GAP_TOLERANCE = timedelta(seconds=5)   # rounding of second-granular times is not a gap
 GAP_STATE = "(no status)"              # vendor_state of the OFFLINE emitted at a gap's start
@@ -91,6 +93,31 @@ def _status_key(value: str) -> str:
     return re.sub(r"[^A-Z]", "", value.upper())
 
 
+class KoreaiSource(SourceSettings):
+    vendor: Literal["koreai"]
+    account_id: str
+    stream_id: str = Field(description="The iId header: stream or application id, e.g. st-...")
+    jwt: SecretStr | None = Field(None, description="A static JWT, or use client_id + client_secret.")
+    client_id: str | None = None
+    client_secret: SecretStr | None = None
+    timezone: str = Field("UTC", description="IANA zone the day windows are cut in; DST is applied per day.")
+    agent_emails: list[str] = Field(default_factory=list)
+    page_size: int = Field(50, ge=1, le=50)
+
+    _tz = field_validator("timezone")(check_timezone)
+
+    @model_validator(mode="after")
+    def _one_credential(self) -> KoreaiSource:
+        if self.jwt is None and not (self.client_id and self.client_secret):
+            raise ValueError("needs jwt, or client_id + client_secret to sign one")
+        return self
+
+    @classmethod
+    def for_saved_response(cls, tenant: str, zone: str) -> KoreaiSource:
+        return cls(**offline_common("koreai", tenant), account_id="offline", stream_id="offline", jwt=OFFLINE_SECRET,
+                   timezone=zone)
+
+
 @dataclass(frozen=True, slots=True)
 class _Interval:
     start: datetime
@@ -118,6 +145,7 @@ class KoreaiStream(StreamBase[KoreaiSource]):
     """
 
     vendor: ClassVar[str] = "koreai"
+    settings_model: ClassVar[type[SourceSettings]] = KoreaiSource
     auth: ClassVar[AuthSpec] = AuthSpec(AuthKind.KOREAI_JWT, name="auth", headers={"Content-Type": "application/json"})
     personal_fields: ClassVar[frozenset[str]] = frozenset({"firstname", "lastname", "email"})
     position_keys: ClassVar[tuple[str, ...]] = ("day", "next")

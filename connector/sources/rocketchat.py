@@ -9,9 +9,10 @@ from __future__ import annotations
 
 from collections import Counter
 from datetime import UTC, datetime, timedelta
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Literal
 
-from connector.config import RocketchatSource
+from pydantic import Field, SecretStr
+
 from connector.model import AgentConversationsObserved, DeadLetter, Event, deterministic_event_id, to_millis
 from connector.sources.base import (
     CURSOR_VERSION,
@@ -26,8 +27,9 @@ from connector.sources.base import (
     require_mapping,
     vendor_failure,
 )
+from connector.sources.settings import OFFLINE_SECRET, SourceSettings, offline_common
 
-__all__ = ["RocketchatStream"]
+__all__ = ["RocketchatSource", "RocketchatStream"]
 
 PATH = "/api/v1/livechat/analytics/dashboards/conversations-by-agent"
 _UNSPECIFIED = "\x00unspecified"  # event-id key of the unattributed bucket; no label can equal it
@@ -40,11 +42,25 @@ def _nonneg_int(value: Any) -> int | None:
     return value
 
 
+
+class RocketchatSource(SourceSettings):
+    vendor: Literal["rocketchat"]
+    user_id: str
+    auth_token: SecretStr
+    window_seconds: float = Field(300.0, gt=0, le=31 * 86_400)
+
+    @classmethod
+    def for_saved_response(cls, tenant: str, zone: str) -> RocketchatSource:
+        return cls(**offline_common("rocketchat", tenant), user_id="offline", auth_token=OFFLINE_SECRET,
+                   lookback_seconds=300, window_seconds=300)
+
+
 class RocketchatStream(StreamBase[RocketchatSource]):
     """Cursor: ``{"v", "window_start", "next", "poll"}``; ``window_start`` (ISO UTC) is the
     start of the next window to read. No per-agent memory: counts are per window."""
 
     vendor: ClassVar[str] = "rocketchat"
+    settings_model: ClassVar[type[SourceSettings]] = RocketchatSource
     auth: ClassVar[AuthSpec] = AuthSpec(AuthKind.USER_TOKEN_HEADERS)
     position_keys: ClassVar[tuple[str, ...]] = ("window_start",)
 

@@ -12,9 +12,10 @@ from __future__ import annotations
 
 from collections import Counter
 from datetime import datetime, timedelta
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Literal
 
-from connector.config import VonageSource
+from pydantic import AnyHttpUrl, Field, SecretStr, model_validator
+
 from connector.model import DeadLetter, Event, from_millis, to_millis
 from connector.sources.base import (
     CURSOR_VERSION,
@@ -34,9 +35,10 @@ from connector.sources.base import (
     parse_iso_utc,
     require_mapping,
 )
+from connector.sources.settings import OFFLINE_SECRET, SourceSettings, offline_common
 from connector.sources.vonage_state import INTERACTION_CATEGORIES, PRESENCE_CATEGORIES, AgentParts, Point
 
-__all__ = ["MAX_WINDOW", "VonageStream", "parse_token_response"]
+__all__ = ["MAX_WINDOW", "VonageSource", "VonageStream", "parse_token_response"]
 
 PATH = "/stats/agent-activities"  # base_url is the host, as for every other vendor
 ACCEPT = "application/vnd.newvoicemedia.v3+json"
@@ -79,6 +81,31 @@ def _int(value: Any, field: str) -> int:
     return value
 
 
+
+class VonageSource(SourceSettings):
+    vendor: Literal["vonage"]
+    access_token: SecretStr | None = Field(None, description="A static bearer token, or use client credentials.")
+    client_id: str | None = None
+    client_secret: SecretStr | None = None
+    token_url: AnyHttpUrl | None = None
+    agent_id: str | None = None
+    presence_lookback_seconds: float = Field(
+        86_400.0, ge=0, le=31 * 86_400,
+        description="On a first start, how far before start_at to look for each agent's current presence.",
+    )
+
+    @model_validator(mode="after")
+    def _one_credential(self) -> VonageSource:
+        if self.access_token is None and not (self.client_id and self.client_secret and self.token_url):
+            raise ValueError("needs access_token, or client_id + client_secret + token_url (OAuth2 client credentials)")
+        return self
+
+    @classmethod
+    def for_saved_response(cls, tenant: str, zone: str) -> VonageSource:
+        # one saved response is the whole window: no presence bootstrap before it
+        return cls(**offline_common("vonage", tenant), access_token=OFFLINE_SECRET, presence_lookback_seconds=0)
+
+
 class VonageStream(StreamBase[VonageSource]):
     """Cursor: ``{"v", "up_to", "next", "poll", "agents", "parts", "seen"}``.
 
@@ -88,6 +115,7 @@ class VonageStream(StreamBase[VonageSource]):
     """
 
     vendor: ClassVar[str] = "vonage"
+    settings_model: ClassVar[type[SourceSettings]] = VonageSource
     auth: ClassVar[AuthSpec] = AuthSpec(AuthKind.BEARER, name="Authorization", headers={"Accept": ACCEPT})
     position_keys: ClassVar[tuple[str, ...]] = ("up_to", "next")
 

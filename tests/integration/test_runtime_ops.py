@@ -108,7 +108,8 @@ async def test_backfill_reads_a_past_range_without_moving_the_live_cursor(kafka_
     for agent in sim.centre.tenant(tenant).agents:
         mine = {(to_millis(e["occurred_at"]), e["state"]) for e in events if e["agent_id"] == agent.agent_id}
         previous = None
-        for segment in sim.truth.timeline(tenant, agent.agent_id, start + timedelta(hours=1), end - timedelta(minutes=1)):
+        inside = (start + timedelta(hours=1), end - timedelta(minutes=1))
+        for segment in sim.truth.timeline(tenant, agent.agent_id, *inside):
             if previous is not None and segment.state != previous:
                 assert (segment.start, segment.state.value) in mine, (agent.agent_id, segment.start)
             previous = segment.state

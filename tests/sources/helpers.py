@@ -8,14 +8,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from connector.config import (
-    ConvosoProductivitySource,
-    ConvosoUserActivitySource,
-    KoreaiSource,
-    RocketchatSource,
-    VonageSource,
-)
 from connector.model import AgentConversationsObserved, AgentGroupObserved, AgentStateChanged, Event
+from connector.sources.convoso_productivity import ConvosoProductivitySource
+from connector.sources.convoso_user_activity import ConvosoUserActivitySource
+from connector.sources.koreai import KoreaiSource
+from connector.sources.rocketchat import RocketchatSource
+from connector.sources.vonage import VonageSource
 
 FIXTURES = Path(__file__).parent / "fixtures"
 SECRET = "s3cret-token-value"

@@ -8,7 +8,7 @@ from typing import Any
 
 from click.testing import CliRunner
 
-from connector.sources.convert import convert
+from connector.convert import convert
 from tests.sources.helpers import FIXTURES
 
 NOW = "2023-03-10T17:00:00Z"

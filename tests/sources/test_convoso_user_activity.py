@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from connector.config import UserActivityFilter
 from connector.model import AgentGroupObserved
 from connector.sources.base import VendorError
-from connector.sources.convoso_user_activity import ConvosoUserActivityStream, group_key
+from connector.sources.convoso_user_activity import ConvosoUserActivityStream, UserActivityFilter, group_key
 from tests.sources.helpers import SECRET, convoso_user_activity, fixture, roundtrip, utc
 
 NOW = utc(2026, 3, 3, 14, 45)

@@ -16,24 +16,16 @@ from typing import Any
 import click
 from pydantic import ValidationError
 
-from connector.config import (
-    ConvosoProductivitySource,
-    ConvosoUserActivitySource,
-    KoreaiSource,
-    RocketchatSource,
-    VonageSource,
-)
 from connector.model import DeadLetter, Event
-from connector.sources import make_stream
+from connector.sources import STREAMS, make_stream
 from connector.sources.base import PagingError, RequestSpec, VendorError, iso_z, parse_iso_utc
 from connector.sources.convoso_productivity import ConvosoProductivityStream
 from connector.sources.timeutil import RecordError
 
 __all__ = ["VENDOR_CHOICES", "convert", "event_json"]
 
-VENDOR_CHOICES = ("convoso-productivity", "convoso-user-activity", "vonage", "koreai", "rocketchat")
+VENDOR_CHOICES = tuple(STREAMS)
 _TIME_FIELDS = ("occurred_at", "ingested_at", "observed_at", "window_start", "window_end", "failed_at")
-_PLACEHOLDER = "convert-offline-placeholder"  # credentials are never used: nothing is sent
 
 
 def event_json(event: Event) -> dict[str, Any]:
@@ -53,21 +45,7 @@ def event_json(event: Event) -> dict[str, Any]:
 
 
 def _config(vendor: str, tenant: str, zone: str) -> Any:
-    common: dict[str, Any] = {"vendor": vendor, "name": "convert", "tenant": tenant,
-                              "base_url": "http://offline.invalid"}
-    if vendor == "convoso-productivity":
-        # a saved response may be of any date: nothing counts as "before the start of history"
-        return ConvosoProductivitySource(**common, auth_token=_PLACEHOLDER, account_timezone=zone,
-                                         start_at=datetime(2000, 1, 1, tzinfo=UTC))
-    if vendor == "convoso-user-activity":
-        return ConvosoUserActivitySource(**common, auth_token=_PLACEHOLDER)
-    if vendor == "vonage":
-        # one saved response is the whole window: no presence bootstrap before it
-        return VonageSource(**common, access_token=_PLACEHOLDER, presence_lookback_seconds=0)
-    if vendor == "koreai":
-        return KoreaiSource(**common, account_id="offline", stream_id="offline", jwt=_PLACEHOLDER, timezone=zone)
-    return RocketchatSource(**common, user_id="offline", auth_token=_PLACEHOLDER, lookback_seconds=300,
-                            window_seconds=300)
+    return STREAMS[vendor].settings_model.for_saved_response(tenant, zone)
 
 
 def _request(stream: Any, vendor: str, cursor: dict[str, Any], now: datetime, offset: int | None) -> RequestSpec:
