@@ -1,0 +1,75 @@
+"""Bearer tokens: refreshed a margin before they expire, and renewed inside a retry loop after a 401."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from aiohttp import web
+
+from connector.runtime.auth import AuthSession
+from connector.runtime.http import RetryPolicy, SourceHttp
+from connector.runtime.metrics import SourceMetrics
+from connector.sources import make_stream
+from connector.sources.base import RequestSpec
+from connector.sources.vonage import VonageSource
+
+
+@pytest.fixture
+async def vonage_like() -> AsyncIterator[tuple[str, dict[str, Any]]]:
+    """Issues tokens valid 120 s; the stats endpoint accepts only the newest one."""
+    state: dict[str, Any] = {"issued": [], "seen": []}
+
+    async def token(request: web.Request) -> web.Response:
+        form = await request.post()
+        assert form["grant_type"] == "client_credentials" and form["client_secret"] == "the-secret"
+        state["issued"].append(f"token-{len(state['issued']) + 1}")
+        return web.json_response({"access_token": state["issued"][-1], "expires_in": 120, "token_type": "Bearer"})
+
+    async def stats(request: web.Request) -> web.Response:
+        presented = request.headers["Authorization"].split(" ", 1)[1]
+        state["seen"].append(presented)
+        if presented != state["issued"][-1] or state.get("revoke"):
+            state["revoke"] = False
+            return web.json_response({"message": "Unauthorized"}, status=401)
+        return web.json_response({"ok": True})
+
+    app = web.Application()
+    app.router.add_post("/Auth/connect/token", token)
+    app.router.add_get("/stats/agent-activities", stats)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    yield f"http://127.0.0.1:{port}", state
+    await runner.cleanup()
+
+
+async def test_token_refreshed_before_expiry_and_after_401(vonage_like: tuple[str, dict[str, Any]]) -> None:
+    url, state = vonage_like
+    settings = VonageSource(vendor="vonage", name="v", tenant="t", base_url=url, client_id="c",
+                            client_secret="the-secret", token_url=f"{url}/Auth/connect/token")
+    stream = make_stream(settings)
+    http = SourceHttp("v", url, timeout=2, max_concurrency=1, requests_per_second=100,
+                      retry=RetryPolicy(max_retries=1, base_delay=0.01), metrics=SourceMetrics())
+    now = {"t": datetime(2026, 1, 1, tzinfo=UTC)}
+    auth = AuthSession(stream, http, clock=lambda: now["t"], refresh_margin=60)
+    spec = RequestSpec("GET", "/stats/agent-activities")
+
+    async def fetch() -> Any:
+        return await http.fetch_json(lambda: auth.build(spec), auth.reauthenticate)
+
+    assert await fetch() == {"ok": True} and state["issued"] == ["token-1"]
+    now["t"] += timedelta(seconds=59)  # 61 s of life left: still used
+    assert await fetch() == {"ok": True} and state["issued"] == ["token-1"]
+    now["t"] += timedelta(seconds=2)  # 59 s left, inside the margin: renewed before it can expire mid-request
+    assert await fetch() == {"ok": True} and state["issued"] == ["token-1", "token-2"]
+    state["revoke"] = True  # the vendor drops the token early: a 401, a new token, the same call succeeds
+    assert await fetch() == {"ok": True}
+    assert state["issued"] == ["token-1", "token-2", "token-3"]
+    assert state["seen"][-2:] == ["token-2", "token-3"]
+    assert auth.token_fetches == 3
+    await http.close()
