@@ -42,7 +42,6 @@ from connector.processors.observed import compare_observed, derived_group_key
 from connector.processors.settings import ProcessorSettings
 
 
-
 def __getattr__(name: str) -> Any:
     if name == "app":
         from connector.processors.worker import app

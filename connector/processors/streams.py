@@ -20,7 +20,7 @@ from connector.processors.options import WorkerOptions
 from connector.serde.codec import EventDeserializer, EventSerializer
 from connector.serde.registry import SchemaRegistryClient
 
-__all__ = ["Processors", "Tables", "Topics", "build_app", "processor_topics"]
+__all__ = ["Processors", "RecordTable", "Tables", "Topics", "build_app", "processor_topics"]
 
 
 def _group_changes_topic(options: WorkerOptions) -> str:
@@ -56,13 +56,45 @@ class Topics:
     alerts: faust.TopicT
 
 
+class RecordTable:
+    """A faust table of JSON records under text keys, stored as raw key bytes.
+
+    faust serializes table keys as JSON unless their type is ``bytes``; raw bytes keep a
+    changelog key identical to the input's key, so the router's partition for a key
+    (``app.router.key_store``) is the partition its records were written from.
+    """
+
+    def __init__(self, table: faust.Table[bytes, Any]) -> None:
+        self.table = table
+
+    @property
+    def name(self) -> str:
+        name: str = self.table.name
+        return name
+
+    def get(self, key: str) -> Any:
+        return self.table.get(key.encode())
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        self.table[key.encode()] = value
+
+    def __contains__(self, key: str) -> bool:
+        return key.encode() in self.table
+
+    def __delitem__(self, key: str) -> None:
+        del self.table[key.encode()]
+
+    def items(self) -> list[tuple[str, Any]]:
+        return [(key.decode(), value) for key, value in list(self.table.items())]
+
+
 @dataclass(frozen=True, slots=True)
 class Tables:
-    agents: faust.Table[str, Any]
-    groups: faust.Table[str, Any]
-    panes: faust.Table[str, Any]
-    conversation_agents: faust.Table[str, Any]
-    conversation_windows: faust.Table[str, Any]
+    agents: RecordTable
+    groups: RecordTable
+    panes: RecordTable
+    conversation_agents: RecordTable
+    conversation_windows: RecordTable
 
 
 @dataclass(frozen=True, slots=True)
@@ -142,11 +174,8 @@ def build_app(options: WorkerOptions) -> Processors:
         alerts=topic(names.alerts),
     )
 
-    def table(name: str, help_text: str) -> faust.Table[str, Any]:
-        # raw str keys: the changelog key bytes equal the input's key bytes, so the router's
-        # partition of a key is the partition its events are on
-        schema = faust.Schema(key_type=str, value_type=None, key_serializer="raw", value_serializer="json")
-        return app.Table(name, partitions=partitions, schema=schema, help=help_text)
+    def table(name: str, help_text: str) -> RecordTable:
+        return RecordTable(app.Table(name, partitions=partitions, key_type=bytes, help=help_text))
 
     tables = Tables(
         agents=table("agents", "AgentRecord per agent key tenant:vendor:agent_id"),

@@ -31,7 +31,7 @@ from connector.processors.presenters import (
     resolve_window,
     windows_view,
 )
-from connector.processors.streams import Processors
+from connector.processors.streams import Processors, RecordTable
 
 __all__ = ["register_views"]
 
@@ -43,12 +43,12 @@ def _filters(request: Request) -> dict[str, str | None]:
     return {name: request.query.get(name) or None for name in _FILTERS}
 
 
-def _owned(app: faust.App, table: faust.Table[str, Any]) -> Iterator[tuple[str, Any]]:
+def _owned(app: faust.App, table: RecordTable) -> Iterator[tuple[str, Any]]:
     """The table's local entries this worker is the active owner of."""
     me = str(app.conf.canonical_url)
-    for key, value in list(table.items()):
+    for key, value in table.items():
         try:
-            owner = str(app.router.key_store(table.name, key))
+            owner = str(app.router.key_store(table.name, key.encode()))
         except KeyError:  # partition not assigned to anyone right now (rebalancing)
             continue
         if owner == me:
@@ -131,7 +131,7 @@ def register_views(p: Processors) -> None:
     class Group(View):
         """``GET /availability/groups/{group_key}``: one group, answered by the worker owning it."""
 
-        @app.table_route(table=tables.groups, match_info="group_key")
+        @app.table_route(table=tables.groups.table, match_info="group_key")
         async def get(self, request: Request, group_key: str) -> Response:
             raw = tables.groups.get(group_key)
             if raw is None:
@@ -142,7 +142,7 @@ def register_views(p: Processors) -> None:
     class GroupWindows(View):
         """``GET .../windows?window=15m|1h&at=``: the group's retained windows up to ``at`` (default: its event clock)."""
 
-        @app.table_route(table=tables.groups, match_info="group_key")
+        @app.table_route(table=tables.groups.table, match_info="group_key")
         async def get(self, request: Request, group_key: str) -> Response:
             raw = tables.groups.get(group_key)
             if raw is None:
@@ -165,7 +165,7 @@ def register_views(p: Processors) -> None:
     class Agent(View):
         """``GET /availability/agents/{tenant:vendor:agent_id}``: one agent's current state."""
 
-        @app.table_route(table=tables.agents, match_info="agent_key")
+        @app.table_route(table=tables.agents.table, match_info="agent_key")
         async def get(self, request: Request, agent_key: str) -> Response:
             raw = tables.agents.get(agent_key)
             if raw is None:

@@ -1,0 +1,258 @@
+"""The processors on the embedded broker, against the simulated contact centre's ground truth.
+
+Ground-truth events of a simulated hour are replayed into the input topic (with
+late and repeated ones); workers run as real subprocesses; at quiescence (every
+input and internal record committed) the query API must give the simulator's
+counts for every group it knows, the reference fold's counts for every group and
+its windows, and the output topics must decode. Then the same with a worker
+SIGKILLed mid-stream and restarted, and with two workers splitting the partitions.
+"""
+
+from __future__ import annotations
+
+import uuid
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from connector.config import KafkaSettings
+from connector.kafka.tail import tail_topic
+from connector.model import to_millis
+from connector.processors.health import SEVERITY, HealthStatus, Thresholds, classify
+from connector.processors.outputs import ALERT_SCHEMA, AVAILABILITY_SCHEMA
+from connector.processors.presenters import window_view
+from connector.processors.reference import Reference
+from connector.processors.settings import ProcessorSettings
+from connector.serde.codec import EventDeserializer
+from tests.processors_integration.replay import Replay, expected_counts
+from tests.processors_integration.workers import Worker, eventually, offsets, produce, write_config
+
+pytestmark = pytest.mark.integration
+
+SETTINGS = ProcessorSettings()
+REPLAY = Replay.build(seed=7, minutes=60)
+QUIESCE_TIMEOUT = 60.0
+
+
+class Deployment:
+    """A unique app id and config for one test; workers started from it share the consumer group."""
+
+    def __init__(self, settings: KafkaSettings, workdir: Path) -> None:
+        self.settings = settings
+        self.workdir = workdir
+        self.app_id = f"availability-{uuid.uuid4().hex[:8]}"
+        self.config = write_config(workdir / "connector.yaml", settings)
+        self.workers: list[Worker] = []
+        self.group_changes = f"{self.app_id}-group-changes"
+        self.produced = 0
+        self.last_offsets: dict[str, tuple[int, int]] = {}
+
+    def worker(self, name: str) -> Worker:
+        worker = Worker(self.config, self.app_id, self.workdir, name).start()
+        self.workers.append(worker)
+        return worker
+
+    async def produce(self, events: Any) -> None:
+        await produce(self.settings, self.settings.topics.agent_state, events, self.settings.partitions)
+        self.produced += len(events)
+
+    async def committed_input(self) -> int:
+        """Input records committed by the group (offsets are record counts: one producer, no gaps)."""
+        self.last_offsets = await offsets(self.settings, self.app_id, [self.settings.topics.agent_state,
+                                                                       self.group_changes])
+        return sum(c for tp, (c, _) in self.last_offsets.items() if not tp.startswith(self.group_changes))
+
+    async def quiescent(self) -> None:
+        """Every input record committed, group changes committed to their end, and nothing moving."""
+        previous: dict[str, tuple[int, int]] = {}
+
+        async def settled() -> bool | None:
+            nonlocal previous
+            for worker in self.workers:
+                assert worker.process is not None and worker.process.returncode in (None, -9), worker.tail()
+            done = await self.committed_input() == self.produced and all(
+                committed >= end for tp, (committed, end) in self.last_offsets.items()
+                if tp.startswith(self.group_changes))
+            stable = done and self.last_offsets == previous
+            previous = self.last_offsets
+            return True if stable else None
+
+        await eventually(settled, timeout=QUIESCE_TIMEOUT, interval=0.6,
+                         what=lambda: f"the processors to commit {self.produced} records ({self.last_offsets})")
+
+    def stop(self) -> None:
+        for worker in self.workers:
+            worker.stop()
+
+
+@pytest.fixture
+def deployment(kafka_settings: KafkaSettings, tmp_path: Path) -> Any:
+    deployment = Deployment(kafka_settings, tmp_path)
+    yield deployment
+    deployment.stop()
+
+
+async def groups_of(worker: Worker, **params: str) -> dict[str, Any]:
+    status, body = await worker.get("/availability/groups", **params)
+    assert status == 200, body
+    return {item["group"]: item for item in body["items"]}
+
+
+def counts_of(groups: dict[str, Any]) -> dict[str, tuple[int, int]]:
+    return {key: (g["counts"]["logged_in"], g["counts"]["available"]) for key, g in groups.items()}
+
+
+async def check_against_truth(worker: Worker) -> dict[str, Any]:
+    """Every group's counts: the simulator's truth where it has one, the reference fold for all."""
+    groups = await groups_of(worker)
+    counts = counts_of(groups)
+    truth = expected_counts(REPLAY)
+    assert {k: counts.get(k) for k in truth} == truth
+    reference = Reference(REPLAY.events, SETTINGS, REPLAY.end_ms)
+    assert set(groups) == reference.all_groups()
+    for key, group in groups.items():
+        ref = reference.group_counts(key)
+        assert group["counts"] == ref.to_json(), key
+        assert group["health"] == ref.health(SETTINGS.thresholds).value
+        assert_hysteresis(group["alert_status"], ref.available, ref.logged_in, SETTINGS.thresholds)
+    return groups
+
+
+def assert_hysteresis(status: str, available: int, logged_in: int, thresholds: Thresholds) -> None:
+    raw = classify(available, logged_in, thresholds)
+    if raw is HealthStatus.NO_AGENTS or status == HealthStatus.NO_AGENTS:
+        assert status == raw
+        return
+    shifted = classify(available, logged_in, thresholds, shift_pct=thresholds.hysteresis_pct)
+    assert SEVERITY[raw] <= SEVERITY[HealthStatus(status)] <= SEVERITY[shifted]
+
+
+async def check_windows(worker: Worker, groups: list[str]) -> None:
+    """Window series equal the reference fold's, window by window."""
+    reference = Reference(REPLAY.events, SETTINGS, REPLAY.end_ms)
+    for group in groups:
+        for alias, spec in (("15m", SETTINGS.window("tumbling-15m")), ("1h", SETTINGS.window("hopping-1h"))):
+            status, body = await worker.get(f"/availability/groups/{group}/windows", window=alias,
+                                            at=str(REPLAY.end_ms))
+            assert status == 200, body
+            assert body["windows"], (group, alias)
+            for window in body["windows"]:
+                start = to_millis_iso(window["start"])
+                assert window == window_view(reference.group_window(group, spec, start)), (group, window["start"])
+
+
+def to_millis_iso(value: str) -> int:
+    from datetime import datetime
+
+    return to_millis(datetime.fromisoformat(value.replace("Z", "+00:00")))
+
+
+async def check_agents(worker: Worker) -> None:
+    """A sample of agents: the API's state is the simulator's at the end of the span."""
+    for tenant, vendor in REPLAY.tenants().items():
+        states = REPLAY.sim.truth.states_at(tenant, REPLAY.end)
+        for agent_id, state in list(states.items())[:3]:
+            status, body = await worker.get(f"/availability/agents/{tenant}:{vendor}:{agent_id}")
+            assert status == 200, body
+            assert body["state"] == state.value and body["since"].endswith("Z")
+
+
+async def check_outputs(settings: KafkaSettings, groups: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
+    """Both output topics decode with EventDeserializer; the latest availability per group is the table's;
+    alerts per group are a gapless sequence, each id always with the same content, ending at the status."""
+    deserializer = EventDeserializer()
+    latest: dict[str, dict[str, Any]] = {}
+    async for item in tail_topic(settings, settings.topics.availability, deserializer):
+        assert item.error is None and item.schema_name == AVAILABILITY_SCHEMA
+        assert item.record is not None and item.key is not None
+        assert item.key.decode() == item.record["group_key"]
+        latest[item.record["group_key"]] = item.record
+    assert set(latest) == set(groups)
+    for key, record in latest.items():
+        counts = groups[key]["counts"]
+        assert (record["logged_in"], record["available"], record["busy"]) == (
+            counts["logged_in"], counts["available"], counts["busy"])
+        assert record["alert_status"] == groups[key]["alert_status"]
+    by_id: dict[str, dict[str, Any]] = {}
+    async for item in tail_topic(settings, settings.topics.alerts, deserializer):
+        assert item.error is None and item.schema_name == ALERT_SCHEMA and item.record is not None
+        assert by_id.setdefault(item.record["alert_id"], item.record) == item.record
+    per_group: dict[str, list[dict[str, Any]]] = {}
+    for alert in sorted(by_id.values(), key=lambda a: a["sequence"]):
+        per_group.setdefault(alert["group_key"], []).append(alert)
+    assert per_group, "no alert at all: the replay should cross thresholds"
+    for key, alerts in per_group.items():
+        assert [a["sequence"] for a in alerts] == list(range(1, len(alerts) + 1)), key
+        for before, after in zip(alerts, alerts[1:], strict=False):
+            assert before["to_status"] == after["from_status"], key
+        assert alerts[-1]["to_status"] == groups[key]["alert_status"], key
+    return per_group
+
+
+async def test_replayed_hour_equals_ground_truth(deployment: Deployment) -> None:
+    await deployment.produce(REPLAY.events)
+    worker = deployment.worker("solo")
+    await deployment.quiescent()
+    groups = await check_against_truth(worker)
+    await check_windows(worker, [k for k in groups if k.endswith(":tenant:all")])
+    await check_agents(worker)
+    per_group = await check_outputs(deployment.settings, groups)
+    status, body = await worker.get("/availability/alerts", tenant="demo-convoso")
+    assert status == 200
+    recent = {a["alert_id"] for k, alerts in per_group.items() if k.startswith("demo-convoso:")
+              for a in alerts[-SETTINGS.max_recent_alerts:]}
+    assert {item["alert_id"] for item in body["items"]} == recent and body["count"] == len(recent)
+    assert all(item["occurred_at"].endswith("Z") for item in body["items"])
+    filtered = await groups_of(worker, tenant="demo-vonage", type="skill")
+    assert filtered and all(k.startswith("demo-vonage:vonage:skill:") for k in filtered)
+    status, body = await worker.get("/availability/groups/demo-vonage:vonage:tenant:nobody")
+    assert status == 404
+
+
+async def test_worker_killed_mid_stream_and_restarted(deployment: Deployment) -> None:
+    cut = len(REPLAY.events) * 2 // 3
+    await deployment.produce(REPLAY.events[:cut])
+    first = deployment.worker("first")
+
+    async def some_committed() -> int | None:
+        committed = await deployment.committed_input()
+        return committed if committed > 0 else None
+
+    committed_at_kill = await eventually(some_committed, timeout=QUIESCE_TIMEOUT, what="a first commit",
+                                         interval=0.05)
+    first.kill()
+    assert committed_at_kill < cut, "the worker had finished before it was killed: nothing was tested"
+    await deployment.produce(REPLAY.events[cut:])
+    second = deployment.worker("second")
+    await deployment.quiescent()
+    groups = await check_against_truth(second)
+    await check_windows(second, [k for k in groups if k.endswith(":tenant:all")])
+    await check_outputs(deployment.settings, groups)
+
+
+async def test_two_workers_split_partitions_and_answer_alike(deployment: Deployment) -> None:
+    await deployment.produce(REPLAY.events)
+    a, b = deployment.worker("a"), deployment.worker("b")
+
+    async def split() -> tuple[dict[str, Any], dict[str, Any]] | None:
+        local_a = await groups_of(a, scope="local")
+        local_b = await groups_of(b, scope="local")
+        return (local_a, local_b) if local_a and local_b else None
+
+    await deployment.quiescent()
+    local_a, local_b = await eventually(split, timeout=QUIESCE_TIMEOUT, what="both workers to own partitions")
+    assert not set(local_a) & set(local_b)
+    from_a, from_b = await groups_of(a), await groups_of(b)
+    assert from_a == from_b
+    assert set(from_a) == set(local_a) | set(local_b)
+    await check_against_truth(a)
+    for key in sorted(from_a)[::4]:
+        answers = [await w.get(f"/availability/groups/{key}") for w in (a, b)]
+        assert answers[0] == answers[1] == (200, from_a[key])
+        windows = [await w.get(f"/availability/groups/{key}/windows", window="1h") for w in (a, b)]
+        assert windows[0] == windows[1] and windows[0][0] == 200
+    for tenant, vendor in REPLAY.tenants().items():
+        agent_id = next(iter(REPLAY.sim.truth.states_at(tenant, REPLAY.end)))
+        answers = [await w.get(f"/availability/agents/{tenant}:{vendor}:{agent_id}") for w in (a, b)]
+        assert answers[0] == answers[1] and answers[0][0] == 200
