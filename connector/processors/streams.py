@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import faust
+from faust.types import TableT
 
 from connector.kafka.topics import TopicSpec
 from connector.processors.options import WorkerOptions
@@ -64,7 +65,7 @@ class RecordTable:
     (``app.router.key_store``) is the partition its records were written from.
     """
 
-    def __init__(self, table: faust.Table[bytes, Any]) -> None:
+    def __init__(self, table: TableT[bytes, Any]) -> None:
         self.table = table
 
     @property

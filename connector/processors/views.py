@@ -14,8 +14,8 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from collections.abc import Callable, Iterator
-from typing import Any
+from collections.abc import Awaitable, Callable, Iterator
+from typing import Any, TypeVar, cast
 
 import faust
 from faust.web import Request, Response, View
@@ -37,6 +37,12 @@ __all__ = ["register_views"]
 
 log = logging.getLogger(__name__)
 _FILTERS = ("tenant", "vendor", "type", "id")
+Handler = TypeVar("Handler", bound=Callable[..., Awaitable[Response]])
+
+
+def _routed(app: faust.App, table: RecordTable, param: str) -> Callable[[Handler], Handler]:
+    """``app.table_route`` for a method taking the key as its ``param`` match (faust's own type omits it)."""
+    return cast(Callable[[Handler], Handler], app.table_route(table=table.table, match_info=param))
 
 
 def _filters(request: Request) -> dict[str, str | None]:
@@ -62,7 +68,7 @@ async def _gather_remote(app: faust.App, request: Request) -> tuple[list[Any], l
     query = {**request.query, "scope": "local"}
 
     async def ask(base: str) -> list[Any]:
-        url = f"{base.rstrip('/')}{request.path}"
+        url = f"{base.rstrip('/')}{request.url.path}"
         async with app.http_client.get(url, params=query) as response:
             response.raise_for_status()
             body = json.loads(await response.text())
@@ -106,7 +112,7 @@ def register_views(p: Processors) -> None:
         ]
 
     def local_alerts(filters: dict[str, str | None]) -> list[Any]:
-        alerts = []
+        alerts: list[Any] = []
         for key, raw in _owned(app, tables.groups):
             if group_matches(key, filters["tenant"], filters["vendor"], filters["type"], filters["id"]):
                 alerts.extend(alert_view(a) for a in GroupRecord.from_json(raw).recent_alerts)
@@ -131,7 +137,7 @@ def register_views(p: Processors) -> None:
     class Group(View):
         """``GET /availability/groups/{group_key}``: one group, answered by the worker owning it."""
 
-        @app.table_route(table=tables.groups.table, match_info="group_key")
+        @_routed(app, tables.groups, "group_key")
         async def get(self, request: Request, group_key: str) -> Response:
             raw = tables.groups.get(group_key)
             if raw is None:
@@ -140,9 +146,9 @@ def register_views(p: Processors) -> None:
 
     @app.page("/availability/groups/{group_key}/windows")
     class GroupWindows(View):
-        """``GET .../windows?window=15m|1h&at=``: the group's retained windows up to ``at`` (default: its event clock)."""
+        """``GET .../windows?window=15m|1h&at=``: retained windows up to ``at`` (default: the group's event clock)."""
 
-        @app.table_route(table=tables.groups.table, match_info="group_key")
+        @_routed(app, tables.groups, "group_key")
         async def get(self, request: Request, group_key: str) -> Response:
             raw = tables.groups.get(group_key)
             if raw is None:
@@ -165,7 +171,7 @@ def register_views(p: Processors) -> None:
     class Agent(View):
         """``GET /availability/agents/{tenant:vendor:agent_id}``: one agent's current state."""
 
-        @app.table_route(table=tables.agents.table, match_info="agent_key")
+        @_routed(app, tables.agents, "agent_key")
         async def get(self, request: Request, agent_key: str) -> Response:
             raw = tables.agents.get(agent_key)
             if raw is None:

@@ -10,6 +10,7 @@ SIGKILLed mid-stream and restarted, and with two workers splitting the partition
 
 from __future__ import annotations
 
+import itertools
 import uuid
 from pathlib import Path
 from typing import Any
@@ -78,7 +79,7 @@ class Deployment:
             previous = self.last_offsets
             return True if stable else None
 
-        await eventually(settled, timeout=QUIESCE_TIMEOUT, interval=0.6,
+        await eventually(settled, limit=QUIESCE_TIMEOUT, interval=0.6,
                          what=lambda: f"the processors to commit {self.produced} records ({self.last_offsets})")
 
     def stop(self) -> None:
@@ -184,7 +185,7 @@ async def check_outputs(settings: KafkaSettings, groups: dict[str, Any]) -> dict
     assert per_group, "no alert at all: the replay should cross thresholds"
     for key, alerts in per_group.items():
         assert [a["sequence"] for a in alerts] == list(range(1, len(alerts) + 1)), key
-        for before, after in zip(alerts, alerts[1:], strict=False):
+        for before, after in itertools.pairwise(alerts):
             assert before["to_status"] == after["from_status"], key
         assert alerts[-1]["to_status"] == groups[key]["alert_status"], key
     return per_group
@@ -219,7 +220,7 @@ async def test_worker_killed_mid_stream_and_restarted(deployment: Deployment) ->
         committed = await deployment.committed_input()
         return committed if committed > 0 else None
 
-    committed_at_kill = await eventually(some_committed, timeout=QUIESCE_TIMEOUT, what="a first commit",
+    committed_at_kill = await eventually(some_committed, limit=QUIESCE_TIMEOUT, what="a first commit",
                                          interval=0.05)
     first.kill()
     assert committed_at_kill < cut, "the worker had finished before it was killed: nothing was tested"
@@ -241,7 +242,7 @@ async def test_two_workers_split_partitions_and_answer_alike(deployment: Deploym
         return (local_a, local_b) if local_a and local_b else None
 
     await deployment.quiescent()
-    local_a, local_b = await eventually(split, timeout=QUIESCE_TIMEOUT, what="both workers to own partitions")
+    local_a, local_b = await eventually(split, limit=QUIESCE_TIMEOUT, what="both workers to own partitions")
     assert not set(local_a) & set(local_b)
     from_a, from_b = await groups_of(a), await groups_of(b)
     assert from_a == from_b

@@ -86,10 +86,10 @@ class Worker:
             return response.status_code, response.json()
 
 
-async def eventually(probe: Callable[[], Awaitable[T | None]], *, timeout: float, what: str | Callable[[], str],
+async def eventually(probe: Callable[[], Awaitable[T | None]], *, limit: float, what: str | Callable[[], str],
                      interval: float = 0.25) -> T:
     """Poll ``probe`` until it returns something not None; fail with ``what`` at the deadline."""
-    deadline = time.monotonic() + timeout
+    deadline = time.monotonic() + limit
     last_error: BaseException | None = None
     while time.monotonic() < deadline:
         try:
@@ -100,7 +100,7 @@ async def eventually(probe: Callable[[], Awaitable[T | None]], *, timeout: float
             return result
         await asyncio.sleep(interval)
     described = what() if callable(what) else what
-    raise AssertionError(f"timed out after {timeout:.0f}s waiting for {described} (last error: {last_error})")
+    raise AssertionError(f"timed out after {limit:.0f}s waiting for {described} (last error: {last_error})")
 
 
 async def produce(settings: KafkaSettings, topic: str, events: Sequence[Event], partitions: int) -> None:
