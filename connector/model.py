@@ -7,12 +7,14 @@ them into epoch milliseconds for the wire.
 
 from __future__ import annotations
 
+import abc
+import dataclasses
 import enum
 import uuid
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Self, get_args, get_origin, get_type_hints
 
 __all__ = [
     "EVENT_ID_NAMESPACE",
@@ -80,21 +82,72 @@ def _as_utc(value: datetime | int) -> datetime:
     return value.astimezone(UTC)
 
 
-class Event:
-    """Base of every event type: knows its Avro schema name and Kafka key."""
+class Event(abc.ABC):
+    """Base of every event type: knows its Avro schema name and Kafka key.
+
+    ``as_avro`` / ``from_avro`` convert by field type, worked out once per class from the
+    type hints: aware datetimes <-> epoch milliseconds, AgentState <-> its symbol, tuples <->
+    arrays, mappings <-> maps. Field names are the Avro field names.
+    """
 
     schema_name: ClassVar[str]
     event_type: ClassVar[str]
 
-    def as_avro(self) -> dict[str, Any]:
-        raise NotImplementedError
-
+    @abc.abstractmethod
     def kafka_key(self) -> bytes:
-        raise NotImplementedError
+        """The Kafka record key: what keeps related events in order on one partition."""
+
+    def as_avro(self) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for name, to_avro, _ in _converters(type(self)):
+            value = getattr(self, name)
+            out[name] = value if to_avro is None or value is None else to_avro(value)
+        return out
 
     @classmethod
-    def from_avro(cls, record: Mapping[str, Any]) -> Event:
-        raise NotImplementedError
+    def from_avro(cls, record: Mapping[str, Any]) -> Self:
+        values: dict[str, Any] = {}
+        for name, _, from_avro in _converters(cls):
+            if name in record:
+                value = record[name]
+                values[name] = value if from_avro is None or value is None else from_avro(value)
+        return cls(**values)
+
+
+Converter = Callable[[Any], Any]
+Conversions = tuple[tuple[str, Converter | None, Converter | None], ...]
+_CONVERSIONS: dict[type, Conversions] = {}
+
+
+def _converters(cls: type) -> Conversions:
+    """(field, to Avro, from Avro) per dataclass field, chosen by its type hint; computed once per class."""
+    known = _CONVERSIONS.get(cls)
+    if known is None:
+        known = _CONVERSIONS[cls] = _conversions_of(cls)
+    return known
+
+
+def _conversions_of(cls: type) -> Conversions:
+    hints = get_type_hints(cls)
+    table: list[tuple[str, Converter | None, Converter | None]] = []
+    for field_ in dataclasses.fields(cls):  # type: ignore[arg-type]
+        hint = hints[field_.name]
+        kinds = set(get_args(hint)) | {hint}
+        if datetime in kinds:
+            table.append((field_.name, to_millis, _as_utc))
+        elif AgentState in kinds:
+            table.append((field_.name, _symbol, AgentState))
+        elif get_origin(hint) is tuple:
+            table.append((field_.name, list, tuple))
+        elif get_origin(hint) is Mapping:
+            table.append((field_.name, dict, dict))
+        else:
+            table.append((field_.name, None, None))
+    return tuple(table)
+
+
+def _symbol(state: AgentState) -> str:
+    return state.value
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,50 +179,6 @@ class AgentStateChanged(Event):
         """``tenant:vendor:agent_id`` keeps one agent's events on one partition, in order."""
         return f"{self.tenant}:{self.vendor}:{self.agent_id}".encode()
 
-    def as_avro(self) -> dict[str, Any]:
-        return {
-            "event_id": self.event_id,
-            "vendor": self.vendor,
-            "tenant": self.tenant,
-            "source": self.source,
-            "agent_id": self.agent_id,
-            "state": self.state.value,
-            "previous_state": self.previous_state.value if self.previous_state is not None else None,
-            "vendor_state": self.vendor_state,
-            "reason": self.reason,
-            "occurred_at": to_millis(self.occurred_at),
-            "campaign_id": self.campaign_id,
-            "campaign_name": self.campaign_name,
-            "queue_id": self.queue_id,
-            "skills": list(self.skills),
-            "vendor_record_id": self.vendor_record_id,
-            "source_cursor": self.source_cursor,
-            "ingested_at": to_millis(self.ingested_at) if self.ingested_at is not None else None,
-        }
-
-    @classmethod
-    def from_avro(cls, record: Mapping[str, Any]) -> AgentStateChanged:
-        previous = record.get("previous_state")
-        ingested = record.get("ingested_at")
-        return cls(
-            event_id=record["event_id"],
-            vendor=record["vendor"],
-            tenant=record["tenant"],
-            source=record["source"],
-            agent_id=record["agent_id"],
-            state=AgentState(record["state"]),
-            previous_state=AgentState(previous) if previous is not None else None,
-            vendor_state=record["vendor_state"],
-            reason=record.get("reason"),
-            occurred_at=_as_utc(record["occurred_at"]),
-            campaign_id=record.get("campaign_id"),
-            campaign_name=record.get("campaign_name"),
-            queue_id=record.get("queue_id"),
-            skills=tuple(record.get("skills") or ()),
-            vendor_record_id=record.get("vendor_record_id"),
-            source_cursor=record["source_cursor"],
-            ingested_at=_as_utc(ingested) if ingested is not None else None,
-        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -200,40 +209,6 @@ class AgentGroupObserved(Event):
     def kafka_key(self) -> bytes:
         return f"{self.tenant}:{self.vendor}:{self.group_key}".encode()
 
-    def as_avro(self) -> dict[str, Any]:
-        return {
-            "event_id": self.event_id,
-            "vendor": self.vendor,
-            "tenant": self.tenant,
-            "source": self.source,
-            "group_key": self.group_key,
-            "campaign_id": self.campaign_id,
-            "queue_id": self.queue_id,
-            "user_id": self.user_id,
-            "skills": list(self.skills),
-            "observed_at": to_millis(self.observed_at),
-            "available_agents": self.available_agents,
-            "logged_in_agents": self.logged_in_agents,
-            "source_cursor": self.source_cursor,
-        }
-
-    @classmethod
-    def from_avro(cls, record: Mapping[str, Any]) -> AgentGroupObserved:
-        return cls(
-            event_id=record["event_id"],
-            vendor=record["vendor"],
-            tenant=record["tenant"],
-            source=record["source"],
-            group_key=record["group_key"],
-            campaign_id=record.get("campaign_id"),
-            queue_id=record.get("queue_id"),
-            user_id=record.get("user_id"),
-            skills=tuple(record.get("skills") or ()),
-            observed_at=_as_utc(record["observed_at"]),
-            available_agents=record["available_agents"],
-            logged_in_agents=record["logged_in_agents"],
-            source_cursor=record["source_cursor"],
-        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -261,34 +236,6 @@ class AgentConversationsObserved(Event):
     def kafka_key(self) -> bytes:
         return f"{self.tenant}:{self.vendor}:{self.agent_label or ''}".encode()
 
-    def as_avro(self) -> dict[str, Any]:
-        return {
-            "event_id": self.event_id,
-            "vendor": self.vendor,
-            "tenant": self.tenant,
-            "source": self.source,
-            "agent_label": self.agent_label,
-            "window_start": to_millis(self.window_start),
-            "window_end": to_millis(self.window_end),
-            "conversations": self.conversations,
-            "window_total": self.window_total,
-            "source_cursor": self.source_cursor,
-        }
-
-    @classmethod
-    def from_avro(cls, record: Mapping[str, Any]) -> AgentConversationsObserved:
-        return cls(
-            event_id=record["event_id"],
-            vendor=record["vendor"],
-            tenant=record["tenant"],
-            source=record["source"],
-            agent_label=record.get("agent_label"),
-            window_start=_as_utc(record["window_start"]),
-            window_end=_as_utc(record["window_end"]),
-            conversations=record["conversations"],
-            window_total=record["window_total"],
-            source_cursor=record["source_cursor"],
-        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -313,36 +260,6 @@ class DeadLetter(Event):
     def kafka_key(self) -> bytes:
         return f"{self.tenant}:{self.vendor}:{self.source}".encode()
 
-    def as_avro(self) -> dict[str, Any]:
-        return {
-            "event_id": self.event_id,
-            "vendor": self.vendor,
-            "tenant": self.tenant,
-            "source": self.source,
-            "error": self.error,
-            "error_kind": self.error_kind,
-            "location": self.location,
-            "raw_record": self.raw_record,
-            "source_cursor": self.source_cursor,
-            "failed_at": to_millis(self.failed_at),
-            "extra": dict(self.extra),
-        }
-
-    @classmethod
-    def from_avro(cls, record: Mapping[str, Any]) -> DeadLetter:
-        return cls(
-            event_id=record["event_id"],
-            vendor=record["vendor"],
-            tenant=record["tenant"],
-            source=record["source"],
-            error=record["error"],
-            error_kind=record["error_kind"],
-            location=record.get("location", ""),
-            raw_record=record["raw_record"],
-            source_cursor=record["source_cursor"],
-            failed_at=_as_utc(record["failed_at"]),
-            extra=dict(record.get("extra") or {}),
-        )
 
 
 EVENT_TYPES: dict[str, type[Event]] = {
