@@ -201,7 +201,7 @@ def register_dashboard(p: Processors, *, interval: float = SNAPSHOT_INTERVAL) ->
         async def get(self, request: web.Request) -> web.StreamResponse:
             window = request.query.get("window", "15m")
             if window not in WINDOW_ALIASES:
-                return self.error(400, f"window must be one of {sorted(WINDOW_ALIASES)}")
+                return web.json_response({"error": f"window must be one of {sorted(WINDOW_ALIASES)}"}, status=400)
             tenant = request.query.get("tenant") or None
             response = web.StreamResponse(headers={
                 "Content-Type": "text/event-stream", "Cache-Control": "no-cache", "X-Accel-Buffering": "no"})

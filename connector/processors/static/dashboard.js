@@ -107,12 +107,14 @@
         "data-group": g.group, "data-available": c.available, "data-logged-in": c.logged_in, "data-health": g.health,
       },
       h("div", { class: "name" }, h("span", { text: tenant }), healthChip(g.health)),
-      h("div", { class: "big" }, h("span", { "data-field": "available", text: c.available }),
-        h("span", { class: "of" }, " / ", h("span", { "data-field": "logged_in", text: c.logged_in }), " logged in available")),
-      h("div", { class: "line" },
-        h("span", {}, h("b", { "data-field": "percent_available", text: pct(g.percent_available) }), " available"),
-        h("span", {}, "utilization ", h("b", { "data-field": "utilization", text: ratio(g.utilization) })),
-        h("span", {}, "busy ", h("b", { text: c.busy }), " · away ", h("b", { text: c.away })))));
+      h("div", { class: "headline" },
+        h("span", { class: "big" }, h("span", { "data-field": "available", text: c.available }), " / ",
+          h("span", { "data-field": "logged_in", text: c.logged_in }), h("span", { class: "of", text: " avail. / logged in" })),
+        h("span", { class: "percent", style: `color: var(--${g.health === "MONITOR" ? "ink" : g.health})`,
+          "data-field": "percent_available", text: pct(g.percent_available) })),
+      h("div", { class: "line" }, "util. ", h("b", { "data-field": "utilization", text: ratio(g.utilization) }),
+        " · busy ", h("b", { text: c.busy }), " · wrap-up ", h("b", { text: c.wrap_up }), " · away ", h("b", { text: c.away }),
+        c.unknown ? [" · unknown ", h("b", { text: c.unknown })] : null)));
     }
     $("tenants").replaceChildren(...cards);
   }
@@ -157,12 +159,12 @@
         "data-observed-available": o.available, "data-observed-logged-in": o.logged_in,
         "data-diff-available": o.difference.available, "data-diff-logged-in": o.difference.logged_in,
       },
-      h("td", { class: "label" }, `${g.tenant} · ${what} `, h("span", { class: "type", text: vendor })),
+      h("td", { class: "label", title: `${g.group} (${vendor})`, text: `${g.tenant} · ${what}` }),
       h("td", { class: "num", text: `${g.counts.available} / ${g.counts.logged_in}` }),
       h("td", { class: "num", text: `${o.available} / ${o.logged_in}` }),
       h("td", { class: "num diff", "data-field": "diff_available", text: signed(o.difference.available) }),
       h("td", { class: "num diff", "data-field": "diff_logged_in", text: signed(o.difference.logged_in) }),
-      h("td", { text: `${clock(o.observed_at)} ${o.matches ? "✓ matches" : "✗ differs"}` })));
+      h("td", { text: `${clock(o.observed_at)} ${o.matches ? "✓ same" : "✗ differs"}` })));
     }
     if (!rows.length) rows.push(h("tr", {}, h("td", { colspan: 6, class: "empty", text: "no vendor snapshots for these groups" })));
     $("observed").replaceChildren(...rows);
@@ -187,9 +189,8 @@
           class: `agent state-${a.state}`, "data-agent": a.agent, "data-state": a.state, "data-since": a.since,
           title: `${a.agent}\n${a.state}${a.reason ? ` (${a.reason})` : ""} since ${a.since}\ngroups: ${a.groups.join(", ")}`,
         },
-        h("div", { class: "id", text: a.agent_id }),
-        h("div", { class: "meta" }, h("span", { text: a.state.replace("_", " ") }), h("span", { class: "in-state", text: inState })),
-        h("div", { class: "reason", text: a.reason || (a.vendor === "*" ? "" : a.vendor) }));
+        h("div", { class: "row1" }, h("span", { class: "id", text: a.agent_id }), h("span", { class: "in-state", text: inState })),
+        h("div", { class: "what", text: a.state.replace("_", " ") + (a.reason ? ` · ${a.reason}` : "") }));
       });
       blocks.push(h("div", { class: "agent-tenant" }, h("h3", { text: tenant }), h("div", { class: "agent-tiles" }, tiles)));
     }
@@ -278,7 +279,13 @@
     renderCharts(snap);
     renderAlerts(snap);
     const t = snap.thresholds;
-    $("thresholds").textContent = `healthy > ${t.healthy_above_pct}% available · monitor ≥ ${t.monitor_from_pct}% · warning ≥ ${t.warning_from_pct}% · critical > 0`;
+    const legend = { HEALTHY: `> ${t.healthy_above_pct}%`, MONITOR: `≥ ${t.monitor_from_pct}%`,
+      WARNING: `≥ ${t.warning_from_pct}%`, CRITICAL: "> 0%", UNAVAILABLE: "0" };
+    for (const chip of document.querySelectorAll("[data-legend]")) {
+      chip.textContent = `${chip.dataset.legend} ${legend[chip.dataset.legend]}`;
+    }
+    const newest = Math.max(0, ...snap.groups.map((g) => Date.parse(g.event_clock || "") || 0));
+    $("event-clock").textContent = newest ? `${new Date(newest).toISOString().slice(11, 19)} UTC` : "—";
     const banner = $("banner");
     banner.hidden = !snap.incomplete.length;
     banner.textContent = snap.incomplete.length ? `Incomplete: no answer from worker(s) ${snap.incomplete.join(", ")}` : "";
