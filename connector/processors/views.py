@@ -12,13 +12,17 @@ never counted twice.
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import logging
 from collections.abc import Awaitable, Callable, Iterator
 from typing import Any, TypeVar, cast
 
+import aiohttp
 import faust
+from faust.exceptions import SameNode
 from faust.web import Request, Response, View
+from faust.web.exceptions import ServiceUnavailable
 
 from connector.processors.agent_state import AgentRecord
 from connector.processors.groups import GroupRecord, PaneRecord, pane_key
@@ -40,9 +44,40 @@ _FILTERS = ("tenant", "vendor", "type", "id")
 Handler = TypeVar("Handler", bound=Callable[..., Awaitable[Response]])
 
 
+async def _ensure_metadata(app: faust.App, table: RecordTable) -> None:
+    """Load the producer's metadata of the table's changelog: the router hashes keys with it.
+
+    A worker that has not written to a changelog yet has none, and faust's router then fails
+    with a TypeError instead of answering.
+    """
+    topic = table.table.changelog_topic.get_topic_name()
+    producer: Any = app.producer
+    # faust's aiokafka driver: no public way to await metadata
+    await producer._ensure_producer().partitions_for(topic)
+
+
 def _routed(app: faust.App, table: RecordTable, param: str) -> Callable[[Handler], Handler]:
-    """``app.table_route`` for a method taking the key as its ``param`` match (faust's own type omits it)."""
-    return cast(Callable[[Handler], Handler], app.table_route(table=table.table, match_info=param))
+    """Like ``app.table_route``: answer here if this worker owns the key, else forward to its owner.
+
+    503 when no worker owns the key's partition right now (starting, rebalancing) or the
+    owner cannot be reached, rather than faust's 500.
+    """
+
+    def decorator(handler: Handler) -> Handler:
+        @functools.wraps(handler)
+        async def get(view: View, request: Request, **kwargs: Any) -> Response:
+            try:
+                await _ensure_metadata(app, table)
+                return await app.router.route_req(table.name, kwargs[param], view.web, request)
+            except SameNode:
+                return await handler(view, request, **kwargs)
+            except (TimeoutError, ServiceUnavailable, KeyError, aiohttp.ClientError) as exc:
+                reason = "starting or rebalancing" if isinstance(exc, ServiceUnavailable | KeyError) else repr(exc)
+                return view.error(503, f"no worker can answer for this key right now ({reason})")
+
+        return cast(Handler, get)
+
+    return decorator
 
 
 def _filters(request: Request) -> dict[str, str | None]:
@@ -51,14 +86,22 @@ def _filters(request: Request) -> dict[str, str | None]:
 
 def _owned(app: faust.App, table: RecordTable) -> Iterator[tuple[str, Any]]:
     """The table's local entries this worker is the active owner of."""
+    yield from _ownership(app, table)[0]
+
+
+def _ownership(app: faust.App, table: RecordTable) -> tuple[list[tuple[str, Any]], bool]:
+    """The table's local entries this worker is the active owner of, and whether some key had no owner."""
     me = str(app.conf.canonical_url)
+    owned, orphans = [], False
     for key, value in table.items():
         try:
             owner = str(app.router.key_store(table.name, key.encode()))
         except KeyError:  # partition not assigned to anyone right now (rebalancing)
+            orphans = True
             continue
         if owner == me:
-            yield key, value
+            owned.append((key, value))
+    return owned, orphans
 
 
 async def _gather_remote(app: faust.App, request: Request) -> tuple[list[Any], list[str]]:
@@ -91,11 +134,13 @@ def register_views(p: Processors) -> None:
     """Attach the query API pages to ``p.app``'s web server."""
     app, tables, settings = p.app, p.tables, p.options.settings
 
-    async def scatter(view: View, request: Request, local: Callable[[dict[str, str | None]], list[Any]],
+    async def scatter(view: View, request: Request,
+                      local: Callable[[list[tuple[str, Any]], dict[str, str | None]], list[Any]],
                       sort_key: Callable[[Any], Any]) -> Response:
-        filters = _filters(request)
-        items = local(filters)
-        missing: list[str] = []
+        await _ensure_metadata(app, tables.groups)
+        owned, orphans = _ownership(app, tables.groups)
+        items = local(owned, _filters(request))
+        missing: list[str] = [app.conf.canonical_url.human_repr()] if orphans else []
         if request.query.get("scope") != "local":
             remote, missing = await _gather_remote(app, request)
             items.extend(remote)
@@ -105,15 +150,15 @@ def register_views(p: Processors) -> None:
             body["incomplete"] = missing
         return view.json(body, status=503 if missing else 200)
 
-    def local_groups(filters: dict[str, str | None]) -> list[Any]:
+    def local_groups(owned: list[tuple[str, Any]], filters: dict[str, str | None]) -> list[Any]:
         return [
-            group_view(GroupRecord.from_json(raw), settings) for key, raw in _owned(app, tables.groups)
+            group_view(GroupRecord.from_json(raw), settings) for key, raw in owned
             if group_matches(key, filters["tenant"], filters["vendor"], filters["type"], filters["id"])
         ]
 
-    def local_alerts(filters: dict[str, str | None]) -> list[Any]:
+    def local_alerts(owned: list[tuple[str, Any]], filters: dict[str, str | None]) -> list[Any]:
         alerts: list[Any] = []
-        for key, raw in _owned(app, tables.groups):
+        for key, raw in owned:
             if group_matches(key, filters["tenant"], filters["vendor"], filters["type"], filters["id"]):
                 alerts.extend(alert_view(a) for a in GroupRecord.from_json(raw).recent_alerts)
         return alerts
