@@ -172,11 +172,14 @@ def register_views(p: Processors) -> None:
 
     @app.page("/availability/alerts")
     class Alerts(View):
-        """``GET /availability/alerts?tenant=&vendor=&type=&id=``: recent alerts of every group, oldest first."""
+        """``GET /availability/alerts?tenant=&vendor=&type=&id=``: each group's recent alerts, by group and sequence.
+
+        By sequence, not event time: transitions happen in the order changes reach the group,
+        which for late events is not the order they occurred in.
+        """
 
         async def get(self, request: Request) -> Response:
-            return await scatter(self, request, local_alerts,
-                                 lambda item: (item["occurred_at"], item["group"], item["sequence"]))
+            return await scatter(self, request, local_alerts, lambda item: (item["group"], item["sequence"]))
 
     @app.page("/availability/groups/{group_key}")
     class Group(View):

@@ -14,10 +14,10 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from connector.model import AgentStateChanged, deterministic_event_id, from_millis, to_millis
+from connector.model import AgentGroupObserved, AgentStateChanged, deterministic_event_id, from_millis, to_millis
 from connector.simulator.simulation import DEFAULT_START, Simulation
 
-__all__ = ["VENDOR_OF_FLAVOUR", "Replay", "expected_counts"]
+__all__ = ["VENDOR_OF_FLAVOUR", "Replay", "expected_counts", "observations"]
 
 VENDOR_OF_FLAVOUR = {"convoso": "convoso-productivity", "vonage": "vonage", "koreai": "koreai",
                      "rocketchat": "rocketchat"}
@@ -85,3 +85,18 @@ def expected_counts(replay: Replay) -> dict[str, tuple[int, int]]:
             if key == "all":
                 expected[f"{tenant}:*:tenant:all"] = (counts.logged_in, counts.available)
     return expected
+
+
+def observations(replay: Replay, tenant: str = "demo-convoso") -> list[AgentGroupObserved]:
+    """Convoso user-activity counts at the end of the span: the whole account and each campaign."""
+    truth = replay.sim.truth.group_counts(tenant, replay.end)
+    out = []
+    for key, counts in truth.items():
+        if key == "all" or key.startswith("campaign:"):
+            out.append(AgentGroupObserved(
+                event_id=deterministic_event_id("convoso-user-activity", tenant, key, replay.end_ms),
+                vendor="convoso-user-activity", tenant=tenant, source="user-activity-replay", group_key=key,
+                observed_at=replay.end, available_agents=counts.available, logged_in_agents=counts.logged_in,
+                source_cursor="{}", campaign_id=key.partition(":")[2] or None,
+            ))
+    return out

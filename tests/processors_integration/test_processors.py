@@ -26,7 +26,7 @@ from connector.processors.presenters import window_view
 from connector.processors.reference import Reference
 from connector.processors.settings import ProcessorSettings
 from connector.serde.codec import EventDeserializer
-from tests.processors_integration.replay import Replay, expected_counts
+from tests.processors_integration.replay import Replay, expected_counts, observations
 from tests.processors_integration.workers import Worker, eventually, offsets, produce, write_config
 
 pytestmark = pytest.mark.integration
@@ -46,7 +46,7 @@ class Deployment:
         self.config = write_config(workdir / "connector.yaml", settings)
         self.workers: list[Worker] = []
         self.group_changes = f"{self.app_id}-group-changes"
-        self.produced = 0
+        self.produced: dict[str, int] = {}
         self.last_offsets: dict[str, tuple[int, int]] = {}
 
     def worker(self, name: str) -> Worker:
@@ -54,14 +54,14 @@ class Deployment:
         self.workers.append(worker)
         return worker
 
-    async def produce(self, events: Any) -> None:
-        await produce(self.settings, self.settings.topics.agent_state, events, self.settings.partitions)
-        self.produced += len(events)
+    async def produce(self, events: Any, topic: str | None = None) -> None:
+        topic = topic or self.settings.topics.agent_state
+        await produce(self.settings, topic, events, self.settings.partitions)
+        self.produced[topic] = self.produced.get(topic, 0) + len(events)
 
     async def committed_input(self) -> int:
         """Input records committed by the group (offsets are record counts: one producer, no gaps)."""
-        self.last_offsets = await offsets(self.settings, self.app_id, [self.settings.topics.agent_state,
-                                                                       self.group_changes])
+        self.last_offsets = await offsets(self.settings, self.app_id, [*self.produced, self.group_changes])
         return sum(c for tp, (c, _) in self.last_offsets.items() if not tp.startswith(self.group_changes))
 
     async def quiescent(self) -> None:
@@ -72,7 +72,7 @@ class Deployment:
             nonlocal previous
             for worker in self.workers:
                 assert worker.process is not None and worker.process.returncode in (None, -9), worker.tail()
-            done = await self.committed_input() == self.produced and all(
+            done = await self.committed_input() == sum(self.produced.values()) and all(
                 committed >= end for tp, (committed, end) in self.last_offsets.items()
                 if tp.startswith(self.group_changes))
             stable = done and self.last_offsets == previous
@@ -175,6 +175,8 @@ async def check_outputs(settings: KafkaSettings, groups: dict[str, Any]) -> dict
         assert (record["logged_in"], record["available"], record["busy"]) == (
             counts["logged_in"], counts["available"], counts["busy"])
         assert record["alert_status"] == groups[key]["alert_status"]
+        observed = groups[key]["observed"]
+        assert record["observed_logged_in"] == (observed["logged_in"] if observed else None)
     by_id: dict[str, dict[str, Any]] = {}
     async for item in tail_topic(settings, settings.topics.alerts, deserializer):
         assert item.error is None and item.schema_name == ALERT_SCHEMA and item.record is not None
@@ -193,9 +195,15 @@ async def check_outputs(settings: KafkaSettings, groups: dict[str, Any]) -> dict
 
 async def test_replayed_hour_equals_ground_truth(deployment: Deployment) -> None:
     await deployment.produce(REPLAY.events)
+    observed = observations(REPLAY)
+    await deployment.produce(observed, deployment.settings.topics.group_observations)
     worker = deployment.worker("solo")
     await deployment.quiescent()
     groups = await check_against_truth(worker)
+    # the vendor's own counts (Convoso user-activity) sit beside the derived ones, and agree
+    compared = {k: g["observed"] for k, g in groups.items() if g["observed"] is not None}
+    assert len(compared) == len(observed)
+    assert all(c["matches"] and c["observed_at"].endswith("Z") for c in compared.values()), compared
     await check_windows(worker, [k for k in groups if k.endswith(":tenant:all")])
     await check_agents(worker)
     per_group = await check_outputs(deployment.settings, groups)
