@@ -32,7 +32,7 @@ from connector.processors.agent_state import AgentRecord
 from connector.processors.keys import ALL_VENDORS, GroupKey
 from connector.processors.presenters import WINDOW_ALIASES, agent_view
 from connector.processors.streams import Processors
-from connector.processors.views import _gather_remote, _owned
+from connector.processors.views import _ensure_metadata, _gather_remote, _ownership
 
 __all__ = ["ASSETS", "SNAPSHOT_INTERVAL", "SnapshotSource", "register_dashboard", "tenant_level_groups"]
 
@@ -89,30 +89,34 @@ class SnapshotSource:
     def base_url(self) -> str:
         return str(self.p.app.conf.canonical_url).rstrip("/")
 
-    async def _get(self, path: str, params: dict[str, str]) -> tuple[Any, list[str]]:
-        """One query API answer (its JSON) and the workers it says did not answer."""
+    async def _get(self, path: str, params: dict[str, str], *, partial_ok: bool) -> tuple[Any, list[str]]:
+        """One query API answer (its JSON) and the workers it says did not answer.
+
+        ``partial_ok``: a list's 503 (some worker did not answer) still carries the other workers' items.
+        """
         client = self.p.app.http_client
         timeout = ClientTimeout(total=max(5.0, 3 * self.interval))
         async with client.get(f"{self.base_url}{path}", params=params, timeout=timeout) as response:
             body = json.loads(await response.text())
-            if response.status not in (200, 503):
-                raise RuntimeError(f"{path}: HTTP {response.status}: {body}")
-            missing: list[str] = body.get("incomplete", []) if isinstance(body, dict) else []
+            if response.status != 200 and not (partial_ok and response.status == 503 and "items" in body):
+                raise RuntimeError(f"{path}: HTTP {response.status}: {body.get('error', body)}")
+            missing: list[str] = body.get("incomplete", [])
             return body, missing
 
     async def build(self, tenant: str | None, window: str) -> dict[str, Any]:
         """A fresh snapshot: groups (all tenants), and agents, alerts, windows of ``tenant`` (all if None)."""
         filters = {"tenant": tenant} if tenant else {}
         (groups, missing_g), (agents, missing_a), (alerts, missing_al) = await asyncio.gather(
-            self._get("/availability/groups", {}),
-            self._get("/availability/agents", filters),
-            self._get("/availability/alerts", filters),
+            self._get("/availability/groups", {}, partial_ok=True),
+            self._get("/availability/agents", filters, partial_ok=True),
+            self._get("/availability/alerts", filters, partial_ok=True),
         )
         charted = [k for k in tenant_level_groups(groups["items"]) if not tenant or GroupKey.parse(k).tenant == tenant]
 
         async def windows_of(key: str) -> dict[str, Any] | None:
             try:
-                body, _ = await self._get(f"/availability/groups/{quote(key, safe=':*@')}/windows", {"window": window})
+                body, _ = await self._get(f"/availability/groups/{quote(key, safe=':*@')}/windows",
+                                          {"window": window}, partial_ok=False)
             except (RuntimeError, OSError, TimeoutError) as exc:  # a group being handed over: next time
                 log.debug("no windows for %s: %s", key, exc)
                 return None
@@ -182,12 +186,15 @@ def register_dashboard(p: Processors, *, interval: float = SNAPSHOT_INTERVAL) ->
 
         async def get(self, request: Request) -> Response:
             filters = {name: request.query.get(name) or None for name in _AGENT_FILTERS}
-            items = [view for _, raw in _owned(app, tables.agents)
-                     if _agent_matches(view := agent_view(AgentRecord.from_json(raw)), filters)]
-            missing: list[str] = []
+            await _ensure_metadata(app, tables.agents)
+            owned, orphans = _ownership(app, tables.agents)
+            views = (agent_view(AgentRecord.from_json(raw)) for _, raw in owned)
+            items = [view for view in views if _agent_matches(view, filters)]
+            missing = [app.conf.canonical_url.human_repr()] if orphans else []
             if request.query.get("scope") != "local":
-                remote, missing = await _gather_remote(app, request)
+                remote, unreachable = await _gather_remote(app, request)
                 items.extend(remote)
+                missing.extend(unreachable)
             items.sort(key=lambda item: item["agent"])
             body: dict[str, Any] = {"count": len(items), "items": items}
             if missing:
