@@ -27,6 +27,7 @@ __all__ = [
     "HealthStatus",
     "Thresholds",
     "classify",
+    "held_status_limit",
     "next_alert_status",
     "percent_available",
     "utilization",
@@ -76,6 +77,8 @@ class Thresholds:
     monitor_from_pct: float = 10.0
     warning_from_pct: float = 5.0
     hysteresis_pct: float = 2.0
+    #: a better status must also hold with this many available agents fewer (0: no such rule)
+    hysteresis_agents: int = 1
 
     def __post_init__(self) -> None:
         if not 0 < self.warning_from_pct < self.monitor_from_pct < self.healthy_above_pct <= 100:
@@ -127,16 +130,26 @@ def next_alert_status(
 
     Worse (or equal) statuses apply at once; a better one only when the counts
     classify as better even with every threshold raised by the margin (leaving
-    UNAVAILABLE needs ``hysteresis_pct`` percent available). NO_AGENTS is entered
-    and left immediately: it is a fact, not a level.
+    UNAVAILABLE needs ``hysteresis_pct`` percent available) AND with one available
+    agent fewer: in a small group one agent is worth more than any percentage margin
+    (1 of 6 is 16.7 points), so one agent going back and forth must not flap the
+    status. Leaving UNAVAILABLE is exempt from the one-agent rule: an available agent
+    is a fact to show at once. NO_AGENTS is entered and left immediately.
     """
     raw = classify(available, logged_in, thresholds)
     if previous is None or raw is HealthStatus.NO_AGENTS or previous is HealthStatus.NO_AGENTS:
         return raw
     if SEVERITY[raw] >= SEVERITY[previous]:
         return raw
-    cleared = classify(available, logged_in, thresholds, shift_pct=thresholds.hysteresis_pct)
+    cleared = held_status_limit(available, logged_in, thresholds)
     return cleared if SEVERITY[cleared] < SEVERITY[previous] else previous
+
+
+def held_status_limit(available: int, logged_in: int, thresholds: Thresholds) -> HealthStatus:
+    """The worst status hysteresis can still hold a group with these counts in (see next_alert_status)."""
+    by_margin = classify(available, logged_in, thresholds, shift_pct=thresholds.hysteresis_pct)
+    by_one_agent = classify(max(available - thresholds.hysteresis_agents, 1), logged_in, thresholds)
+    return max(by_margin, by_one_agent, key=lambda status: SEVERITY[status])
 
 
 @dataclass(frozen=True, slots=True)

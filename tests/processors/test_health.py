@@ -125,6 +125,20 @@ def test_no_agents_is_entered_and_left_at_once() -> None:
 
 
 def test_zero_margin_means_no_hysteresis() -> None:
-    bare = Thresholds(hysteresis_pct=0)
+    bare = Thresholds(hysteresis_pct=0, hysteresis_agents=0)
     assert next_alert_status(H.MONITOR, 21, 100, bare) is H.HEALTHY
     assert next_alert_status(H.UNAVAILABLE, 1, 100, bare) is H.CRITICAL
+
+
+def test_one_agent_going_back_and_forth_in_a_small_group_does_not_flap() -> None:
+    """6 agents: 1 available is MONITOR (16.7 %), 2 is HEALTHY (33 %); hovering between them raises no alerts."""
+    status = next_alert_status(None, 1, 6, T)
+    assert status is H.MONITOR
+    seen = [status]
+    for available in [2, 1, 2, 1, 2, 1, 2]:
+        status = next_alert_status(status, available, 6, T)
+        seen.append(status)
+    assert set(seen) == {H.MONITOR}
+    assert next_alert_status(H.MONITOR, 3, 6, T) is H.HEALTHY  # a real improvement still shows
+    assert next_alert_status(H.UNAVAILABLE, 1, 6, T) is H.MONITOR  # the first available agent shows at once
+    assert next_alert_status(H.HEALTHY, 1, 6, T) is H.MONITOR  # worse applies at once

@@ -20,7 +20,7 @@ import pytest
 from connector.config import KafkaSettings
 from connector.kafka.tail import tail_topic
 from connector.model import to_millis
-from connector.processors.health import SEVERITY, HealthStatus, Thresholds, classify
+from connector.processors.health import SEVERITY, HealthStatus, Thresholds, classify, held_status_limit
 from connector.processors.outputs import ALERT_SCHEMA, AVAILABILITY_SCHEMA
 from connector.processors.presenters import window_view
 from connector.processors.reference import Reference
@@ -125,8 +125,8 @@ def assert_hysteresis(status: str, available: int, logged_in: int, thresholds: T
     if raw is HealthStatus.NO_AGENTS or status == HealthStatus.NO_AGENTS:
         assert status == raw
         return
-    shifted = classify(available, logged_in, thresholds, shift_pct=thresholds.hysteresis_pct)
-    assert SEVERITY[raw] <= SEVERITY[HealthStatus(status)] <= SEVERITY[shifted]
+    held = held_status_limit(available, logged_in, thresholds)
+    assert SEVERITY[raw] <= SEVERITY[HealthStatus(status)] <= SEVERITY[held]
 
 
 async def check_windows(worker: Worker, groups: list[str]) -> None:
