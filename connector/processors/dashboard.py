@@ -235,7 +235,8 @@ def register_dashboard(p: Processors, *, interval: float = SNAPSHOT_INTERVAL) ->
             await response.prepare(request)
             await response.write(f"retry: {int(interval * 2000)}\n\n".encode())
             with contextlib.suppress(ConnectionError):  # the page went away
-                while True:
+                # ends when the worker stops: its web server waits for open requests before it stops
+                while not (self.web.should_stop or app.should_stop):
                     try:
                         body = await source.get(tenant, window)
                     except Exception as exc:  # the API did not answer this time: say so, try again

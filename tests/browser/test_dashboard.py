@@ -234,8 +234,15 @@ def expected(demo: Demo) -> dict[str, Any]:
                                   g["observed"]["difference"]["available"], g["observed"]["difference"]["logged_in"]]
                      for g in groups if g["observed"]},
         "charts": charts,
-        "alerts": [a["alert_id"] for a in reversed(alerts)][:60],
+        "alerts": [a["alert_id"] for a in newest_first(alerts)][:60],
     }
+
+
+def newest_first(alerts: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The feed's order: event time descending, then group ascending, then sequence descending."""
+    by_sequence = sorted(alerts, key=lambda a: a["sequence"], reverse=True)
+    by_group = sorted(by_sequence, key=lambda a: a["group"])
+    return sorted(by_group, key=lambda a: a["occurred_at"], reverse=True)
 
 
 def comparable(shown: dict[str, Any]) -> dict[str, Any]:

@@ -39,6 +39,8 @@
     return el;
   }
 
+  const cmp = (a, b) => (a < b ? -1 : a > b ? 1 : 0); // code-point order, as the server sorts
+
   // --- formatting ---
   const pct = (value) => `${value.toFixed(1)}%`;
   const ratio = (value) => `${(100 * value).toFixed(0)}%`;
@@ -180,7 +182,7 @@
     }
     const blocks = [];
     let loggedIn = 0, total = 0;
-    for (const [tenant, agents] of [...byTenant.entries()].sort()) {
+    for (const [tenant, agents] of [...byTenant.entries()].sort(([a], [b]) => cmp(a, b))) {
       const tiles = agents.map((a) => {
         total += 1;
         if (a.state !== "OFFLINE") loggedIn += 1;
@@ -248,7 +250,7 @@
   function renderCharts(snap) {
     const figures = Object.entries(snap.windows)
       .filter(([key]) => !state.tenant || key.startsWith(`${state.tenant}:`))
-      .sort(([a], [b]) => a.localeCompare(b))
+      .sort(([a], [b]) => cmp(a, b))
       .map(([key, body]) => renderChart(key, body));
     $("charts").replaceChildren(...(figures.length ? figures : [h("div", { class: "empty", text: "no windows yet" })]));
     const name = snap.window === "1h" ? "1-hour windows every 5 min" : "15-minute windows";
@@ -256,8 +258,10 @@
   }
 
   function renderAlerts(snap) {
-    const alerts = snap.alerts.filter((a) => !state.tenant || a.group.startsWith(`${state.tenant}:`));
-    const items = alerts.slice(-MAX_ALERTS).reverse().map((a) => {
+    // newest first by event time (the API lists them by group and sequence)
+    const alerts = snap.alerts.filter((a) => !state.tenant || a.group.startsWith(`${state.tenant}:`))
+      .sort((a, b) => cmp(b.occurred_at, a.occurred_at) || cmp(a.group, b.group) || b.sequence - a.sequence);
+    const items = alerts.slice(0, MAX_ALERTS).map((a) => {
       const parts = a.group.split(":");
       const where = `${parts[0]} · ${parts[1] === "*" ? "all vendors" : parts[1]} · ${parts[2] === "tenant" ? "whole tenant" : `${parts[2]} ${parts.slice(3).join(":")}`}`;
       return h("li", { "data-alert-id": a.alert_id, "data-to": a.to_status, title: `${a.group} #${a.sequence}\n${a.occurred_at}` },
