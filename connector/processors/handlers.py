@@ -13,12 +13,21 @@ count replaces itself.
 from __future__ import annotations
 
 import asyncio
+import base64
 import logging
+from datetime import UTC, datetime
 from typing import Any
 
 import faust
 
-from connector.model import AgentConversationsObserved, AgentGroupObserved, AgentStateChanged, Event
+from connector.model import (
+    AgentConversationsObserved,
+    AgentGroupObserved,
+    AgentStateChanged,
+    DeadLetter,
+    Event,
+    deterministic_event_id,
+)
 from connector.processors.agent_state import AgentRecord, apply_agent_event
 from connector.processors.conversations import (
     AgentConversations,
@@ -48,18 +57,28 @@ log = logging.getLogger(__name__)
 Headers = list[tuple[str, bytes]]
 
 
-def _decode(p: Processors, payload: bytes | None, expected: type[Event], topic: str) -> Any:
-    """The typed event, or None (logged) for a tombstone, a foreign payload or another event type."""
+async def _decode(p: Processors, event: faust.EventT[Any], expected: type[Event], topic: str) -> Any:
+    """The typed event; None for a tombstone, or for a record that cannot be read, which goes whole
+    to the dead-letter topic (nothing is lost, and one bad record never stops the stream)."""
+    payload = event.value
     if payload is None:
         return None
     try:
         decoded = p.deserializer.decode(payload)
         if decoded.schema_name != expected.schema_name:
-            log.warning("skipping a %s record on %s", decoded.schema_name, topic)
-            return None
+            raise ValueError(f"a {decoded.schema_name} record where {expected.schema_name} records belong")
         return expected.from_avro(decoded.record)
-    except (DecodeError, KeyError, ValueError) as exc:
-        log.warning("skipping an undecodable record on %s: %s", topic, exc)
+    except (DecodeError, KeyError, ValueError, TypeError, EOFError) as exc:
+        where = f"{topic}[{event.message.partition}]@{event.message.offset}"
+        log.warning("undecodable record sent to the dead-letter topic", extra={"where": where, "error": str(exc)})
+        letter = DeadLetter(
+            event_id=deterministic_event_id("processors", "", where), vendor="unknown", tenant="",
+            source=p.options.app_id, error=f"{type(exc).__name__}: {exc}", error_kind="undecodable",
+            raw_record=base64.b64encode(payload).decode(), source_cursor=where, failed_at=datetime.now(UTC),
+            location=where, extra={"encoding": "base64", "topic": topic},
+        )
+        dead_topic = p.options.kafka.topics.dead_letter
+        await p.topics.dead_letter.send(key=letter.kafka_key(), value=p.serializer.serialize(dead_topic, letter))
         return None
 
 
@@ -82,7 +101,7 @@ def register_handlers(p: Processors) -> None:
     @app.agent(topics.agent_state, name="agent-events")
     async def agent_events(stream: faust.StreamT[Any]) -> None:
         async for event in stream.events():
-            change: AgentStateChanged | None = _decode(p, event.value, AgentStateChanged, names.agent_state)
+            change: AgentStateChanged | None = await _decode(p, event, AgentStateChanged, names.agent_state)
             if change is None:
                 continue
             key = agent_key(change.tenant, change.vendor, change.agent_id)
@@ -97,8 +116,8 @@ def register_handlers(p: Processors) -> None:
     @app.agent(topics.group_observations, name="group-observations")
     async def group_observations(stream: faust.StreamT[Any]) -> None:
         async for event in stream.events():
-            observation: AgentGroupObserved | None = _decode(
-                p, event.value, AgentGroupObserved, names.group_observations)
+            observation: AgentGroupObserved | None = await _decode(
+                p, event, AgentGroupObserved, names.group_observations)
             if observation is None:
                 continue
             group = derived_group_key(observation, settings)
@@ -156,8 +175,8 @@ def register_handlers(p: Processors) -> None:
     @app.agent(topics.conversation_observations, name="agent-conversations")
     async def agent_conversations(stream: faust.StreamT[Any]) -> None:
         async for event in stream.events():
-            observation: AgentConversationsObserved | None = _decode(
-                p, event.value, AgentConversationsObserved, names.conversation_observations)
+            observation: AgentConversationsObserved | None = await _decode(
+                p, event, AgentConversationsObserved, names.conversation_observations)
             if observation is None:
                 continue
             key = conversation_agent_key(observation)

@@ -33,7 +33,8 @@ def _conversation_windows_topic(options: WorkerOptions) -> str:
 
 
 def processor_topics(options: WorkerOptions) -> list[TopicSpec]:
-    """Every topic the processors read or write besides faust's changelogs, all with the input's partitions."""
+    """Every topic the processors read or write besides faust's changelogs: the input's partitions for
+    all but the dead-letter topic, which the sources share (one partition, as they create it)."""
     names, partitions = options.kafka.topics, options.kafka.partitions
     return [
         TopicSpec(names.agent_state, partitions),
@@ -43,6 +44,7 @@ def processor_topics(options: WorkerOptions) -> list[TopicSpec]:
         TopicSpec(_conversation_windows_topic(options), partitions),
         TopicSpec(names.availability, partitions, compact=True),
         TopicSpec(names.alerts, partitions),
+        TopicSpec(names.dead_letter, 1),
     ]
 
 
@@ -55,6 +57,7 @@ class Topics:
     conversation_windows: faust.TopicT
     availability: faust.TopicT
     alerts: faust.TopicT
+    dead_letter: faust.TopicT
 
 
 class RecordTable:
@@ -173,6 +176,8 @@ def build_app(options: WorkerOptions) -> Processors:
         conversation_windows=topic(_conversation_windows_topic(options)),
         availability=topic(names.availability, compacting=True),
         alerts=topic(names.alerts),
+        dead_letter=app.topic(names.dead_letter, key_type=bytes, value_type=bytes, key_serializer="raw",
+                              value_serializer="raw"),  # shared with the sources: declared there, 1 partition
     )
 
     def table(name: str, help_text: str) -> RecordTable:

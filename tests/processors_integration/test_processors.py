@@ -10,6 +10,8 @@ SIGKILLed mid-stream and restarted, and with two workers splitting the partition
 
 from __future__ import annotations
 
+import asyncio
+import base64
 import itertools
 import uuid
 from pathlib import Path
@@ -18,7 +20,9 @@ from typing import Any
 import pytest
 
 from connector.config import KafkaSettings
+from connector.kafka.producer import EventProducer
 from connector.kafka.tail import tail_topic
+from connector.kafka.topics import TopicSpec, provision_topics
 from connector.model import to_millis
 from connector.processors.health import SEVERITY, HealthStatus, Thresholds, classify, held_status_limit
 from connector.processors.outputs import ALERT_SCHEMA, AVAILABILITY_SCHEMA
@@ -58,6 +62,14 @@ class Deployment:
         topic = topic or self.settings.topics.agent_state
         await produce(self.settings, topic, events, self.settings.partitions)
         self.produced[topic] = self.produced.get(topic, 0) + len(events)
+
+    async def produce_raw(self, payloads: list[bytes], topic: str) -> None:
+        """Records that are not our Avro at all (a misconfigured producer): they must reach the dead letters."""
+        await provision_topics(self.settings, [TopicSpec(topic, self.settings.partitions)])
+        async with EventProducer(self.settings) as producer:
+            futures = [await producer.send_raw(topic, b"garbage", payload) for payload in payloads]
+            await asyncio.gather(*futures)
+        self.produced[topic] = self.produced.get(topic, 0) + len(payloads)
 
     async def committed_input(self) -> int:
         """Input records committed by the group (offsets are record counts: one producer, no gaps)."""
@@ -194,6 +206,8 @@ async def check_outputs(settings: KafkaSettings, groups: dict[str, Any]) -> dict
 
 
 async def test_replayed_hour_equals_ground_truth(deployment: Deployment) -> None:
+    garbage = [b'{"agent_id": "not avro"}', b"\xc3\x01" + b"\x00" * 8 + b"unknown schema"]
+    await deployment.produce_raw(garbage, deployment.settings.topics.agent_state)
     await deployment.produce(REPLAY.events)
     observed = observations(REPLAY)
     await deployment.produce(observed, deployment.settings.topics.group_observations)
@@ -217,6 +231,11 @@ async def test_replayed_hour_equals_ground_truth(deployment: Deployment) -> None
     assert filtered and all(k.startswith("demo-vonage:vonage:skill:") for k in filtered)
     status, body = await worker.get("/availability/groups/demo-vonage:vonage:tenant:nobody")
     assert status == 404
+    # what could not be read went whole to the dead-letter topic, and the rest went on (checked above)
+    dead = [item.record async for item in tail_topic(deployment.settings, deployment.settings.topics.dead_letter,
+                                                       EventDeserializer())]
+    assert sorted(base64.b64decode(d["raw_record"]) for d in dead if d) == sorted(garbage)
+    assert {d["error_kind"] for d in dead if d} == {"undecodable"}
 
 
 async def test_worker_killed_mid_stream_and_restarted(deployment: Deployment) -> None:
