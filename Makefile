@@ -22,8 +22,9 @@ install: $(DEPS)
 run: $(DEPS)
 	$(BIN)/agent-connector --log-format text demo
 
-## the whole test suite: style, types, unit and integration tests
+## the whole test suite: style, types, unit, integration and browser tests
 test: $(DEPS) lint typecheck
+	sh scripts/ensure-chromium.sh
 	$(BIN)/python -m pytest
 
 lint: $(DEPS)
