@@ -338,6 +338,41 @@ def test_numbers_move_with_the_contact_centre(dashboard: Dashboard, demo: Demo) 
     assert dashboard.errors == []
 
 
+def test_tenant_and_window_choices(dashboard: Dashboard, demo: Demo) -> None:
+    page = dashboard.page
+    groups = demo.get("/availability/groups")["items"]
+    tenant = sorted({g["tenant"] for g in groups})[-1]
+    page.select_option("#tenant", tenant)
+    page.click("button[data-window='1h']")
+    page.wait_for_function("location.search.includes('window=1h')", timeout=2_000)
+    assert f"tenant={tenant}" in page.url
+
+    def chart_windows() -> tuple[dict[str, list[str]], dict[str, list[str]]]:
+        shown: dict[str, list[str]] = page.evaluate(
+            """() => Object.fromEntries([...document.querySelectorAll("#charts [data-chart-group]")].map(
+                 (fig) => [fig.dataset.chartGroup,
+                           [...fig.querySelectorAll("[data-window-start]")].map((g) => g.dataset.windowStart)]))""")
+        wanted = {}
+        for key in shown:
+            windows = demo.get(f"/availability/groups/{key}/windows", window="1h")["windows"]
+            wanted[key] = [w["start"] for w in windows[-12:]]
+        return shown, wanted
+
+    shown, wanted = eventually(chart_windows, lambda pair: bool(pair[0]) and pair[0] == pair[1], timeout=15)
+    assert shown == wanted and shown
+    assert all(key.startswith(f"{tenant}:") for key in shown)
+    starts = next(iter(shown.values()))
+    assert len(starts) > 1 and starts[1] > starts[0]  # hopping: windows 5 minutes apart
+    rows = page.eval_on_selector_all("#groups tr[data-group]", "rows => rows.map((r) => r.dataset.group)")
+    assert rows == sorted(g["group"] for g in groups if g["tenant"] == tenant)
+    agents = page.eval_on_selector_all("#agents [data-agent]", "tiles => tiles.map((t) => t.dataset.agent)")
+    assert agents and all(agent.startswith(f"{tenant}:") for agent in agents)
+    page.select_option("#tenant", "")
+    page.click("button[data-window='15m']")
+    page.wait_for_function("location.search === ''", timeout=2_000)
+    assert dashboard.errors == []
+
+
 def test_a_stale_page_says_so(dashboard: Dashboard, demo: Demo) -> None:
     page = dashboard.page
     page.wait_for_selector("body[data-status=live]", timeout=5_000)
