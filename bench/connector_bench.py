@@ -1,0 +1,105 @@
+"""The connector as a whole process against simulators in another one: idle CPU, and CPU / memory at scale."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+from bench.common import kafka_settings
+from bench.services import Connector, Simulators
+from bench.stats import Series
+
+__all__ = ["ConnectorFigures", "idle_bench", "scale_bench"]
+
+
+@dataclass
+class ConnectorFigures:
+    rows: list[Series] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    growth: list[dict[str, float]] = field(default_factory=list)
+
+
+def _subset(config: Path, sources: int, out: Path) -> Path:
+    raw = yaml.safe_load(config.read_text())
+    raw["sources"] = raw["sources"][:sources]
+    out.write_text(yaml.safe_dump(raw, sort_keys=False))
+    return out
+
+
+def _wait_polls(connector: Connector, polls: int, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while connector.polls() < polls:
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"only {connector.polls()} of {polls} polls done")
+        time.sleep(0.5)
+
+
+def idle_bench(bootstrap: str, workdir: Path, *, sources: int, windows: int, window: float,
+               figures: ConnectorFigures) -> None:
+    """``sources`` tenants with little data polled every 5 s: the connector's CPU share once every source ran."""
+    settings = kafka_settings(bootstrap)
+    sims = Simulators(workdir, settings, tenants=sources, agents=2, poll_interval=5.0, start_minutes_ago=1,
+                      name="idle-sim").wait_ready()
+    connector = Connector(sims.config, sims.http_port, workdir / "idle-connector.log")
+    try:
+        connector.wait_started()
+        _wait_polls(connector, 2 * sources, timeout=60)  # every source through its first polls
+        idle = Series(f"connector idle CPU, {sources} sources polling every 5 s", "% of a core")
+        rss = Series(f"connector resident memory, idle with {sources} sources", "MB")
+        for _ in range(windows):
+            before, started = connector.stat(), time.monotonic()
+            time.sleep(window)
+            after = connector.stat()
+            idle.add(100.0 * (after.cpu_seconds - before.cpu_seconds) / (time.monotonic() - started))
+            rss.add(after.rss_mb)
+        figures.rows += [idle, rss]
+        figures.notes.append(f"idle: {windows} windows of {window:.0f} s after {connector.polls()} polls; "
+                             f"simulators in their own process (not counted)")
+    finally:
+        connector.stop()
+        sims.stop()
+
+
+def scale_bench(bootstrap: str, workdir: Path, *, agents_per_tenant: int, points: tuple[int, ...],
+                run_for: float, windows: int, figures: ConnectorFigures) -> None:
+    """1 / 10 / 100 sources (tenants) of ``agents_per_tenant`` agents each, polling every 2 s from 5 min back.
+
+    CPU per event is taken over windows once the catch-up is over; memory is the resident size at the end.
+    """
+    settings = kafka_settings(bootstrap)
+    sims = Simulators(workdir, settings, tenants=max(points), agents=agents_per_tenant, poll_interval=2.0,
+                      start_minutes_ago=5, poll_jitter=0.2, name="scale-sim").wait_ready()
+    try:
+        for count in points:
+            agents = count * agents_per_tenant
+            config = _subset(sims.config, count, workdir / f"scale-{count}.yaml")
+            connector = Connector(config, sims.http_port, workdir / f"scale-connector-{count}.log")
+            try:
+                connector.wait_started()
+                started = time.monotonic()
+                _wait_polls(connector, 2 * count, timeout=120)  # catch-up of the 5 minutes done
+                cpu = Series(f"connector CPU per event, {count} sources, {agents:,} agents", "µs/event")
+                rate = Series(f"connector events/s, {count} sources, {agents:,} agents", "events/s")
+                rss = Series(f"connector resident memory, {count} sources, {agents:,} agents", "MB")
+                window = max(2.0, (run_for - (time.monotonic() - started)) / windows)
+                for _ in range(windows):
+                    before, records, t0 = connector.stat(), connector.records(), time.monotonic()
+                    time.sleep(window)
+                    after, produced = connector.stat(), connector.records() - records
+                    if produced:
+                        cpu.add(1e6 * (after.cpu_seconds - before.cpu_seconds) / produced)
+                    rate.add(produced / (time.monotonic() - t0))
+                    rss.add(after.rss_mb)
+                if not cpu.values:
+                    cpu.add(float("nan"))
+                figures.rows += [cpu, rate, rss]
+                figures.growth.append({"sources": count, "agents": agents, "cpu_us_per_event": cpu.median,
+                                       "rss_mb": rss.max, "events_per_s": rate.median,
+                                       "records_total": connector.records()})
+            finally:
+                connector.stop()
+    finally:
+        sims.stop()
