@@ -37,6 +37,7 @@ unit: $(DEPS)
 	$(BIN)/python -m pytest tests/unit
 
 integration: $(DEPS)
+	sh scripts/ensure-chromium.sh
 	$(BIN)/python -m pytest -m integration
 
 bench: $(DEPS)

@@ -155,17 +155,6 @@ def _thresholds(p: Processors) -> dict[str, float]:
             "warning_from_pct": t.warning_from_pct}
 
 
-async def _declare_changelogs(p: Processors) -> None:
-    """Create the tables' changelog topics (with the tables' partitions) if they do not exist yet.
-
-    The routing metadata warm-up (``views._ensure_metadata``) asks for a changelog's metadata; if the
-    worker has not declared it yet (a request in its first seconds), the broker auto-creates it with
-    its default partition count and the table's writes then fail with ``PartitionsMismatch``. Faust
-    declares the same topics itself on start, so doing it first is harmless; once per worker.
-    """
-    for table in (p.tables.agents, p.tables.groups, p.tables.panes):
-        await table.table.changelog_topic.maybe_declare()
-
 
 def _agent_matches(item: dict[str, Any], filters: dict[str, str | None]) -> bool:
     return all(wanted is None or item.get(name) == wanted for name, wanted in filters.items())
@@ -175,12 +164,6 @@ def register_dashboard(p: Processors, *, interval: float = SNAPSHOT_INTERVAL) ->
     """Attach the dashboard page, its assets, the agents list and the live feed to ``p.app``'s web server."""
     app, tables = p.app, p.tables
     source = SnapshotSource(p, interval)
-    declared = asyncio.Event()
-
-    async def declare_changelogs() -> None:
-        if not declared.is_set():
-            await _declare_changelogs(p)
-            declared.set()
 
     @app.page("/dashboard")
     class Dashboard(View):
@@ -204,7 +187,6 @@ def register_dashboard(p: Processors, *, interval: float = SNAPSHOT_INTERVAL) ->
 
         async def get(self, request: Request) -> Response:
             filters = {name: request.query.get(name) or None for name in _AGENT_FILTERS}
-            await declare_changelogs()
             await _ensure_metadata(app, tables.agents)
             owned, orphans = _ownership(app, tables.agents)
             views = (agent_view(AgentRecord.from_json(raw)) for _, raw in owned)
@@ -231,7 +213,6 @@ def register_dashboard(p: Processors, *, interval: float = SNAPSHOT_INTERVAL) ->
             tenant = request.query.get("tenant") or None
             response = web.StreamResponse(headers={
                 "Content-Type": "text/event-stream", "Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
-            await declare_changelogs()
             await response.prepare(request)
             await response.write(f"retry: {int(interval * 2000)}\n\n".encode())
             with contextlib.suppress(ConnectionError):  # the page went away

@@ -48,8 +48,11 @@ async def _ensure_metadata(app: faust.App, table: RecordTable) -> None:
     """Load the producer's metadata of the table's changelog: the router hashes keys with it.
 
     A worker that has not written to a changelog yet has none, and faust's router then fails
-    with a TypeError instead of answering.
+    with a TypeError instead of answering. The changelog is declared first (faust does it once):
+    asking a broker for metadata of a topic that does not exist yet makes it create the topic with
+    its own default partition count, and the table's writes then fail with PartitionsMismatch.
     """
+    await table.table.changelog_topic.maybe_declare()
     topic = table.table.changelog_topic.get_topic_name()
     producer: Any = app.producer
     # faust's aiokafka driver: no public way to await metadata
