@@ -62,7 +62,7 @@ async def serve(args: argparse.Namespace) -> None:
         sources.append(source)
     kafka = json.loads(args.kafka_json)
     config = {"kafka": kafka, "http": {"host": "127.0.0.1", "port": args.http_port}, "sources": sources}
-    Path(args.config_out).write_text(yaml.safe_dump(config, sort_keys=False))
+    await asyncio.to_thread(Path(args.config_out).write_text, yaml.safe_dump(config, sort_keys=False))
     print(json.dumps({"ready": True, "sim_start": now.isoformat(), "tenants": [s.name for s in specs]}),
           flush=True)
     stop = asyncio.Event()

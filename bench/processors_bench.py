@@ -1,0 +1,171 @@
+"""Processors side: events/s through the availability tables per worker, worker memory by agents, freshness.
+
+Workers run as real subprocesses (``agent-connector process``), as in production. Throughput is
+read from the consumer group's committed input offsets (commit interval 0.5 s), so it is a
+slight underestimate of what the worker did.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import httpx
+import yaml
+from aiokafka import AIOKafkaConsumer, TopicPartition
+
+from bench import ceilings
+from bench.common import kafka_settings
+from bench.services import Worker
+from bench.stats import Series, ratios
+from connector.config import KafkaSettings
+from connector.kafka.client import client_options
+from connector.kafka.producer import EventProducer
+from connector.kafka.topics import connector_topics, provision_topics
+from connector.model import AgentState, AgentStateChanged, deterministic_event_id
+
+__all__ = ["ProcessorFigures", "synthetic_events", "throughput_and_memory"]
+
+STATES = (AgentState.AVAILABLE, AgentState.BUSY, AgentState.WRAP_UP, AgentState.AVAILABLE, AgentState.AWAY)
+
+
+@dataclass
+class ProcessorFigures:
+    rows: list[Series] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    missing: list[str] = field(default_factory=list)
+    memory: list[dict[str, float]] = field(default_factory=list)
+
+
+def synthetic_events(first_agent: int, last_agent: int, per_agent: int, start: datetime) -> list[AgentStateChanged]:
+    """``per_agent`` state changes for each agent in [first, last): 100 tenants (one per source at scale), each
+    with up to 20 campaigns, 8 queues and 5 skills."""
+    events = []
+    for round_ in range(per_agent):
+        for a in range(first_agent, last_agent):
+            tenant, agent = f"tenant-{a % 100:03d}", f"agent-{a:06d}"
+            state = STATES[(a + round_) % len(STATES)]
+            previous = STATES[(a + round_ - 1) % len(STATES)] if round_ else None
+            events.append(AgentStateChanged(
+                event_id=deterministic_event_id("vonage", tenant, agent, f"{a}-{round_}"),
+                vendor="vonage", tenant=tenant, source="bench", agent_id=agent, state=state, previous_state=previous,
+                vendor_state=state.value.title(), reason=None,
+                occurred_at=start + timedelta(seconds=a % 600 + 30 * round_),
+                source_cursor='{"page":1}', campaign_id=str(1000 + a // 100 % 20), queue_id=str(200 + a // 100 % 8),
+                skills=(("english", "sales", "support", "billing", "spanish")[a // 100 % 5],),
+            ))
+    return events
+
+
+def write_config(path: Path, settings: KafkaSettings) -> Path:
+    path.write_text(yaml.safe_dump({"kafka": settings.model_dump(mode="json", exclude_none=True)}))
+    return path
+
+
+async def committed(settings: KafkaSettings, group: str, topic: str) -> int:
+    """Input records the group has committed (one producer, so offsets count records)."""
+    consumer = AIOKafkaConsumer(**client_options(settings), group_id=group, enable_auto_commit=False)
+    await consumer.start()
+    try:
+        await consumer.topics()
+        partitions = [TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic) or ())]
+        return sum([await consumer.committed(tp) or 0 for tp in partitions])
+    finally:
+        await consumer.stop()
+
+
+async def _wait_committed(settings: KafkaSettings, worker: Worker, target: int, limit: float,
+                          window: float = 0.0) -> tuple[float, list[float]]:
+    """Seconds until ``target`` input records are committed by the worker's group, and the committed
+    records/s of every ``window`` seconds on the way (full windows only)."""
+    started = time.perf_counter()
+    mark, marked = started, await committed(settings, worker.app_id, settings.topics.agent_state)
+    rates: list[float] = []
+    while True:
+        if not worker.alive():
+            raise RuntimeError(f"processors worker exited: {worker.tail()}")
+        done = await committed(settings, worker.app_id, settings.topics.agent_state)
+        now = time.perf_counter()
+        if window and now - mark >= window and done > marked:
+            if marked > 0 and done < target:  # windows wholly inside the processing
+                rates.append((done - marked) / (now - mark))
+            mark, marked = now, done
+        if done >= target:
+            return now - started, rates
+        if now - started > limit:
+            raise TimeoutError(f"worker committed {done} of {target} records in {limit:.0f} s")
+        await asyncio.sleep(0.25)
+
+
+async def _produce(producer: EventProducer, topic: str, events: list[AgentStateChanged]) -> None:
+    for i in range(0, len(events), 5000):
+        await producer.send_all([(topic, e) for e in events[i:i + 5000]])
+
+
+async def throughput_and_memory(bootstrap: str, workdir: Path, *, repeats: int, agent_steps: tuple[int, ...],
+                                per_agent: int, figures: ProcessorFigures, profile_to: Path | None = None) -> None:
+    """Per repeat: a fresh worker; feed agents step by step; after each step the worker's RSS; the last
+    step's events/s against the raw consumer ceiling over the same topic, measured just before."""
+    rate = Series(f"processors events/s, 1 worker ({agent_steps[-1] - agent_steps[-2]:,} agents x {per_agent} "
+                  f"changes)", "events/s")
+    ceiling = Series("raw aiokafka consumer ceiling (same topic)", "events/s")
+    rss: dict[int, Series] = {n: Series(f"processors worker resident memory, {n:,} agents", "MB")
+                              for n in (0, *agent_steps)}
+    start = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=1)
+    for repeat in range(repeats):
+        settings = kafka_settings(bootstrap)
+        await provision_topics(settings, connector_topics(settings))
+        config = write_config(workdir / f"processors-{repeat}.yaml", settings)
+        worker = Worker(config, f"bench-{uuid.uuid4().hex[:8]}", workdir, f"worker-{repeat}",
+                        profile_to=profile_to if repeat == repeats - 1 else None)
+        producer = EventProducer(settings)
+        await producer.start()
+        try:
+            await _wait_web(worker)
+            await asyncio.sleep(2.0)  # let the worker settle its assignment
+            rss[0].add(worker.stat().rss_mb)
+            produced, previous, measured = 0, 0, 0.0
+            for step, agents in enumerate(agent_steps):
+                events = synthetic_events(previous, agents, per_agent, start)
+                await _produce(producer, settings.topics.agent_state, events)
+                produced += len(events)
+                last = step == len(agent_steps) - 1
+                if last:  # the consumer ceiling over the same records, right before the worker reads them
+                    measured = await ceilings.consumer_ceiling(bootstrap, settings.topics.agent_state, produced)
+                seconds, windows = await _wait_committed(settings, worker, produced, limit=400,
+                                                         window=3.0 if last else 0.0)
+                if last:
+                    for value in windows or [len(events) / seconds]:
+                        rate.add(value)
+                        ceiling.add(measured)  # each window paired with this run's ceiling
+                await asyncio.sleep(1.0)  # table writes after the last commit
+                rss[agents].add(worker.stat().rss_mb)
+                previous = agents
+        finally:
+            await producer.stop()
+            worker.stop(timeout=30)
+    figures.rows += [rate, ceiling, ratios(rate, ceiling, "processors / consumer ceiling"), *rss.values()]
+    for agents, series in rss.items():
+        figures.memory.append({"agents": agents, "rss_mb": series.median})
+
+
+async def _wait_web(worker: Worker, limit: float = 90.0) -> None:
+    deadline = time.monotonic() + limit
+    async with httpx.AsyncClient(timeout=2) as client:
+        while time.monotonic() < deadline:
+            if not worker.alive():
+                raise RuntimeError(f"processors worker exited: {worker.tail()}")
+            try:
+                response = await client.get(f"{worker.url}/availability/groups")
+                if response.status_code < 500:
+                    return
+            except httpx.HTTPError:
+                pass
+            await asyncio.sleep(0.5)
+    raise TimeoutError(f"processors worker query API did not answer: {worker.tail()}")
+
+
