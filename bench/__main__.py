@@ -30,9 +30,9 @@ __all__ = ["PLANS", "main", "run"]
 #: Run lengths: the full plan fits `make bench` in under 10 minutes on the 2-core machine.
 PLANS: dict[str, dict[str, Any]] = {
     "full": {"repeats": 5, "agents": 200, "hours": 2.0, "idle_sources": 100, "idle_windows": 3,
-             "idle_window": 10.0, "scale_agents": 200, "scale_points": (1, 10, 100), "scale_run": 24.0,
+             "idle_window": 8.0, "scale_agents": 200, "scale_points": (1, 10, 100), "scale_run": 15.0,
              "scale_windows": 3, "proc_repeats": 1, "proc_steps": (100, 2000, 20000), "proc_per_agent": 1,
-             "fresh_duration": 60.0, "fresh_agents": 100},
+             "fresh_duration": 60.0, "fresh_agents": 150},
     "quick": {"repeats": 2, "agents": 40, "hours": 1.0, "idle_sources": 20, "idle_windows": 2,
               "idle_window": 3.0, "scale_agents": 10, "scale_points": (1, 10), "scale_run": 6.0,
               "scale_windows": 2, "proc_repeats": 1, "proc_steps": (100, 400), "proc_per_agent": 1,
