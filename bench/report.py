@@ -117,9 +117,11 @@ CAUSES = {
                   "`GroupRecord` (every member of the group) per delta and faust writes it to the changelog, so the "
                   "cost per event grows with the group's size; faust's per-message machinery "
                   "(`Topic.send`, changelog, commit bookkeeping) is most of the rest. In `connector/processors`.",
-    "freshness": "two Kafka hops in the processors (agent table, then the group-changes repartition topic), each "
-                 "waiting for faust's stream buffering and the producer's linger, on top of up to one poll interval "
-                 "and the page's acks + cursor commit; see the profile.",
+    "freshness": "the processors: a worker handles ~200 events/s (row above), so every poll's burst of changes queues "
+                 "in it, and each change crosses two Kafka hops there (agent table, then the group-changes "
+                 "repartition topic) with faust's buffering and commit interval; the connector side adds on average "
+                 "half a poll interval plus one page's acks and cursor commit. Raising processor throughput "
+                 "(see that row's cause) is what moves p95/p99.",
     "memory": "the worker holds every agent's record and every group's record with all its members as "
               "JSON-decoded Python objects in in-memory tables (faust `memory://` store) plus their changelog state.",
     "idle": "httpx: one request costs ~1-2 ms of CPU (connection pool, h11 parsing, headers, cookies), so 20 "
