@@ -356,3 +356,21 @@ def test_a_first_start_learns_presences_that_began_before_it_without_emitting() 
         interaction("Wrap", "2019-12-19T15:41:00.000Z", "g1", duration=3_000)]), NOW)
     assert states(window.events) == [("WRAP_UP", None, "2019-12-19T15:41:00+00:00"),
                                      ("AVAILABLE", "WRAP_UP", "2019-12-19T15:41:03+00:00")]
+
+
+def test_handle_response_leaves_the_input_cursor_intact() -> None:
+    """The cursor is copied cheaply (maps that are only assigned to are copied shallowly): a failed
+    page must still leave the committed cursor exactly as it was."""
+    stream = VonageStream(vonage())
+    cursor, request = begin(stream)
+    first = stream.handle_response(cursor, request, body([
+        presence("Ready", "2019-12-19T15:41:00.000Z"),
+        interaction("Connected", "2019-12-19T15:42:00.000Z", "g1")]), NOW)
+    committed = roundtrip(first.next_cursor)
+    before = copy.deepcopy(committed)
+    again = stream.first_request(committed, NOW)
+    assert again is not None
+    stream.handle_response(committed, again, body([
+        interaction("Connected", "2019-12-19T15:42:00.000Z", "g1", duration=60_000),
+        interaction("Wrap", "2019-12-19T15:43:00.000Z", "g1", duration=5_000)]), NOW)
+    assert committed == before
