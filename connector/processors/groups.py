@@ -232,19 +232,26 @@ def apply_group_delta(
             updated_ms, last_event_id = delta.occurred_ms, delta.event_id
 
     pane_updates: dict[int, PaneRecord | None] = {}
+    # every retained pane the delta names is indexed, applied or not: the pane table's changelog may
+    # be ahead of the group table's (a crash lost the group record of a step whose pane records were
+    # written), and then the replayed delta is not newer for the pane but the index never saw it
+    named: set[int] = set()
     applied_pane = False
     for contribution in delta.panes:
         start = contribution.pane_start_ms
         if start < cutoff:
             continue
-        pane = panes.get(start) or PaneRecord(delta.group, start, {})
+        stored = panes.get(start)
+        pane = stored or PaneRecord(delta.group, start, {})
         held_pane = pane.contributions.get(delta.agent)
         if held_pane is None or delta.rev > held_pane[0]:
             applied_pane = True
             pane_updates[start] = replace(
                 pane, contributions={**pane.contributions, delta.agent: (delta.rev, contribution.segments)}
             )
-    pane_index = {p for p in (*rec.panes, *pane_updates) if p >= cutoff}
+        elif stored is not None:
+            named.add(start)
+    pane_index = {p for p in (*rec.panes, *named, *pane_updates) if p >= cutoff}
     for expired in {*rec.panes, *pane_updates} - pane_index:
         pane_updates[expired] = None
 

@@ -2,11 +2,14 @@
 
 It behaves like faust at-least-once: the agent handler writes the agent table and
 emits deltas; the group handler writes the group and pane tables and emits
-outputs. A crash loses whatever was not flushed (any undelivered delta, any
-output since the last commit), rolls a table back to any write since the last
-commit (the changelog may hold more than the offsets say) and replays the input
-from the last commit. Everything goes through ``json`` on the way, as it would
-through a changelog.
+outputs. A commit is assumed to cover every write and send of the steps before
+it (faust flushes the producer before committing offsets). A crash loses
+whatever was not flushed (any undelivered delta, any
+output since the last commit), rolls each table back, independently of the
+others, to any of its writes since the last commit (each changelog may hold more
+than the offsets say, and a step's group record may be lost while its pane
+records survive, or the reverse) and replays the input from the last commit.
+Everything goes through ``json`` on the way, as it would through a changelog.
 """
 
 from __future__ import annotations
@@ -64,6 +67,7 @@ class Pipeline:
     outbox: list[GroupDelta] = field(default_factory=list)
     alerts: dict[str, Alert] = field(default_factory=dict)
     published: int = 0
+    group_writes: list[tuple[str, str, dict[str, Any] | None]] = field(default_factory=list)
 
     def agent(self, key: str) -> AgentRecord | None:
         raw = self.agents.get(key)
@@ -74,8 +78,14 @@ class Pipeline:
         return GroupRecord.from_json(raw) if raw is not None else None
 
     def group_panes(self, group: str) -> dict[int, PaneRecord]:
-        found = (PaneRecord.from_json(raw) for raw in self.panes.values())
-        return {p.pane_start_ms: p for p in found if p.group == group}
+        """The group's panes as the query API finds them: through the group record's pane index."""
+        record = self.group(group)
+        if record is None:
+            return {}
+        return {
+            start: PaneRecord.from_json(self.panes[key])
+            for start in record.panes if (key := pane_key(group, start)) in self.panes
+        }
 
     def process(self, event: AgentStateChanged) -> None:
         key = f"{event.tenant}:{event.vendor}:{event.agent_id}"
@@ -89,15 +99,21 @@ class Pipeline:
             for c in delta.panes if (k := pane_key(delta.group, c.pane_start_ms)) in self.panes
         }
         update = apply_group_delta(self.group(delta.group), stored, delta, self.settings)
-        self.groups[delta.group] = _roundtrip(update.record.to_json())
+        self.write("groups", delta.group, _roundtrip(update.record.to_json()))
         for start, pane in update.panes.items():
-            if pane is None:
-                self.panes.pop(pane_key(delta.group, start), None)
-            else:
-                self.panes[pane_key(delta.group, start)] = _roundtrip(pane.to_json())
+            self.write("panes", pane_key(delta.group, start), None if pane is None else _roundtrip(pane.to_json()))
         check_group_invariants(update.record, self.settings)
         self.published += update.publish
         return list(update.alerts)
+
+    def write(self, table: str, key: str, value: dict[str, Any] | None) -> None:
+        """One changelog record of the group or pane table (None: delete), journaled for crashes."""
+        rows = self.groups if table == "groups" else self.panes
+        if value is None:
+            rows.pop(key, None)
+        else:
+            rows[key] = value
+        self.group_writes.append((table, key, value))
 
     def record_alerts(self, alerts: list[Alert]) -> None:
         for alert in alerts:
@@ -141,7 +157,7 @@ def run(arrivals: Sequence[AgentStateChanged], settings: ProcessorSettings, chao
     p = Pipeline(settings)
     committed = 0  # input offset of the last agent-side commit
     agent_journal = [dict(p.agents)]  # agent table after each write since that commit
-    group_journal: list[tuple[dict[str, Any], dict[str, Any]]] = [(dict(p.groups), dict(p.panes))]
+    group_committed = (dict(p.groups), dict(p.panes))  # the group and pane tables at that commit
     group_inputs: list[GroupDelta] = []  # deltas applied since the last group-side commit
     group_outputs: list[list[Alert]] = []  # alerts each of them produced, not yet flushed
     delivered: list[GroupDelta] = []
@@ -149,7 +165,6 @@ def run(arrivals: Sequence[AgentStateChanged], settings: ProcessorSettings, chao
     def deliver(delta: GroupDelta) -> None:
         group_outputs.append(p.deliver(delta))
         group_inputs.append(delta)
-        group_journal.append((dict(p.groups), dict(p.panes)))
         delivered.append(delta)
 
     def group_commit() -> None:
@@ -157,7 +172,25 @@ def run(arrivals: Sequence[AgentStateChanged], settings: ProcessorSettings, chao
             p.record_alerts(alerts)
         group_outputs.clear()
         group_inputs.clear()
-        group_journal[:] = [(dict(p.groups), dict(p.panes))]
+        start_group_journal()
+
+    def start_group_journal() -> None:
+        nonlocal group_committed
+        group_committed = (dict(p.groups), dict(p.panes))
+        p.group_writes.clear()
+
+    def roll_back_group_tables() -> None:
+        """Each table keeps what its changelog kept: the committed state plus any prefix of its later writes."""
+        tables = {"groups": dict(group_committed[0]), "panes": dict(group_committed[1])}
+        for name, rows in tables.items():
+            writes = [(key, value) for table, key, value in p.group_writes if table == name]
+            for key, value in writes[:rng.randint(0, len(writes))]:
+                if value is None:
+                    rows.pop(key, None)
+                else:
+                    rows[key] = value
+        p.groups, p.panes = tables["groups"], tables["panes"]
+        start_group_journal()
 
     def flush_outbox() -> None:
         while p.outbox:
@@ -189,10 +222,9 @@ def run(arrivals: Sequence[AgentStateChanged], settings: ProcessorSettings, chao
             survivors = [alerts if rng.random() < 0.5 else [] for alerts in group_outputs]
             for alerts in survivors:  # some outputs were flushed before the crash
                 p.record_alerts(alerts)
-            p.groups, p.panes = (dict(t) for t in rng.choice(group_journal))
+            roll_back_group_tables()
             group_inputs.clear()
             group_outputs.clear()
-            group_journal[:] = [(dict(p.groups), dict(p.panes))]
             for delta in replay:
                 deliver(delta)
     flush_outbox()

@@ -122,3 +122,26 @@ def test_group_record_round_trips_through_json() -> None:
     assert PaneRecord.from_json(pane.to_json()) == pane
     d = delta("a", 1, A, BASE_MS, panes=(PaneContribution(BASE_MS, ((BASE_MS, BASE_MS + M, B),)),))
     assert GroupDelta.from_json(d.to_json()) == d
+
+
+def test_a_replayed_delta_indexes_panes_whose_records_outlived_the_group_record() -> None:
+    """A crash after one step wrote the group record and its pane, whose changelogs kept only the pane.
+
+    The group and pane tables are written from one step but restored from two changelogs, each
+    its own prefix: the replayed delta finds its pane contribution already there (not newer), and
+    must still put the pane in the group's index, through which every window reads its panes.
+    """
+    pane = BASE_MS
+    joined = apply(None, delta("a", 1, A, pane)).record
+    seg = PaneContribution(pane, ((pane, pane + 3 * M, A),))
+    step = delta("a", 2, B, pane + 3 * M, panes=(seg,))
+    before = apply(joined, step)
+    assert before.record.panes == (pane,)
+    stored = {start: p for start, p in before.panes.items() if p is not None}
+
+    replayed = apply(joined, step, stored)  # the group record as of the last commit, the pane as written
+    assert replayed.record == before.record
+    assert replayed.panes == {}  # nothing newer to write
+    indexed = {start: stored[start] for start in replayed.record.panes}  # as the windows view reads them
+    stats = group_window_stats(replayed.record, indexed, TUMBLING_15M, pane, pane + 15 * M)
+    assert stats.available_ms == 3 * M  # the closed AVAILABLE segment; the open BUSY one adds busy time

@@ -44,6 +44,8 @@ def test_real_kafka_profile_keeps_faust_timeouts() -> None:
 def test_every_topic_has_the_input_partitions_and_availability_is_compacted() -> None:
     options = WorkerOptions()
     specs = {spec.name: spec for spec in processor_topics(options)}
+    dead_letter = specs.pop(options.kafka.topics.dead_letter)
+    assert dead_letter.partitions == 1  # shared with the sources, which create it with one partition
     assert {spec.partitions for spec in specs.values()} == {options.kafka.partitions}
     assert specs["agent-availability"].compact and not specs["availability-alerts"].compact
     assert "agent-availability-group-changes" in specs
