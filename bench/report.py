@@ -159,7 +159,7 @@ def source_cause(report: Report) -> str:
     return (f"mapping in the vendor streams, not Kafka: `handle_response` takes {mapping:.0f} % of a mixed replay "
             f"({parts}{extra}), Avro + produce + acks (`EventProducer.send_all`) {produce:.0f} %, and the per-page "
             f"cursor commit (`OffsetStore.commit`, which JSON-encodes the whole cursor) {commit:.0f} %. The mapping "
-            f"lives in `connector/sources`; the aiokafka producer path itself runs at ≥ the ceiling's speed.")
+            f"lives in `connector/sources`.")
 
 
 def _targets(report: Report) -> list[tuple[str, str, bool | None, str]]:
