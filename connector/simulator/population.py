@@ -133,6 +133,8 @@ def build_tenant(spec: TenantSpec, seed: int) -> Tenant:
     used_names: set[str] = set()
     for index in range(spec.agents):
         first, last = rng.choice(_FIRST), rng.choice(_LAST)
+        if len(used_names) >= len(_FIRST) * len(_LAST):
+            last = f"{last}-{index}"  # every pair is taken (large tenants): the index keeps names unique
         while f"{first} {last}" in used_names:
             first, last = rng.choice(_FIRST), rng.choice(_LAST)
         used_names.add(f"{first} {last}")

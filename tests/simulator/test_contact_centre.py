@@ -110,3 +110,15 @@ def test_clock_speeds() -> None:
     assert fast.now_ms() > first
     fast.set(START)
     assert abs(fast.now_ms() - int(START.timestamp() * 1000)) < 60_000
+
+
+def test_a_tenant_larger_than_the_name_catalogue_is_built() -> None:
+    """24 x 23 first/last names: a 2,000-agent tenant (demo --agents, benchmarks) still gets unique names."""
+    import dataclasses
+
+    from connector.simulator.population import DEFAULT_TENANTS, build_tenant
+
+    spec = dataclasses.replace(DEFAULT_TENANTS[1], agents=2000)
+    tenant = build_tenant(spec, 3)
+    names = {f"{a.first_name} {a.last_name}" for a in tenant.agents}
+    assert len(tenant.agents) == 2000 and len(names) == 2000
