@@ -16,9 +16,10 @@ from typing import Any
 import click
 from pydantic import ValidationError
 
+from connector.jsonout import plain
 from connector.model import DeadLetter, Event
 from connector.sources import STREAMS, make_stream
-from connector.sources.base import PagingError, RequestSpec, VendorError, iso_z, parse_iso_utc
+from connector.sources.base import PagingError, RequestSpec, VendorError, parse_iso_utc
 from connector.sources.convoso_productivity import ConvosoProductivityStream
 from connector.sources.timeutil import RecordError
 
@@ -30,18 +31,9 @@ _TIME_FIELDS = ("occurred_at", "ingested_at", "observed_at", "window_start", "wi
 
 def event_json(event: Event) -> dict[str, Any]:
     """An event as a JSON-able dict: ``event_type`` first, times as ISO-8601 UTC with ``Z``."""
-    out: dict[str, Any] = {"event_type": event.event_type}
-    for key, value in dataclasses.asdict(event).items():  # type: ignore[call-overload]
-        if key == "source_cursor":
-            continue
-        if isinstance(value, datetime):
-            value = iso_z(value)
-        elif isinstance(value, tuple):
-            value = list(value)
-        elif hasattr(value, "value"):  # AgentState
-            value = value.value
-        out[key] = value
-    return out
+    fields = plain(dataclasses.asdict(event))  # type: ignore[call-overload]
+    fields.pop("source_cursor", None)
+    return {"event_type": event.event_type, **fields}
 
 
 def _config(vendor: str, tenant: str, zone: str) -> Any:

@@ -5,30 +5,28 @@ from __future__ import annotations
 import enum
 import json
 from collections.abc import Mapping
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
-__all__ = ["iso_utc", "json_line"]
+from connector.sources.timeutil import iso_z
+
+__all__ = ["json_line", "plain"]
 
 
-def iso_utc(moment: datetime) -> str:
-    """``2025-05-28T11:57:17.000Z``: always UTC, always milliseconds, always ``Z``."""
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
-
-
-def _plain(value: Any) -> Any:
+def plain(value: Any) -> Any:
+    """A JSON-able copy: times as ISO-8601 UTC with ``Z``, enums as their value, tuples as lists."""
     if isinstance(value, datetime):
-        return iso_utc(value)
+        return iso_z(value)
     if isinstance(value, enum.Enum):
         return value.value
     if isinstance(value, bytes):
         return value.decode("utf-8", "backslashreplace")
     if isinstance(value, Mapping):
-        return {str(k): _plain(v) for k, v in value.items()}
+        return {str(k): plain(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
-        return [_plain(v) for v in value]
+        return [plain(v) for v in value]
     return value
 
 
 def json_line(record: Mapping[str, Any]) -> str:
-    return json.dumps(_plain(record), ensure_ascii=False, separators=(",", ":"))
+    return json.dumps(plain(record), ensure_ascii=False, separators=(",", ":"))

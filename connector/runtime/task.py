@@ -13,7 +13,7 @@ import contextlib
 import logging
 import random
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -44,7 +44,6 @@ class SourceHealth:
     last_success: datetime | None = None
     last_error: str | None = None
     events_produced: int = 0
-    extra: dict[str, Any] = field(default_factory=dict)
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -87,7 +86,6 @@ class SourceTask:
         self.max_backoff = max_backoff
         self.health = SourceHealth()
         self.cursor: dict[str, Any] | None = None
-        self.polls_completed = 0
 
     async def run(self, stop: asyncio.Event) -> None:
         self.cursor = self.offsets.get(self.name) or self.stream.initial_cursor(self.clock())
@@ -141,7 +139,6 @@ class SourceTask:
             request = page.next_request
             if stop is not None and stop.is_set():
                 break  # committed; the rest of the poll continues from this cursor next time
-        self.polls_completed += 1
         self.metrics.polls.labels(self.name, "ok").inc()
         self.metrics.healthy.labels(self.name).set(1)
         self.health.status = "healthy"
