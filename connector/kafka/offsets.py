@@ -4,7 +4,9 @@ The key names the source (``["agent-connector", {"source": NAME}]``, Kafka Conne
 shape), the value is the cursor as JSON; the latest value per key wins and a null
 value (tombstone) forgets a source. On start the whole topic is read to its end.
 Cursors are written only after the events they cover are acknowledged (the caller's
-duty), and each write is itself awaited with acks=all.
+duty), and each write is itself awaited with acks=all. A cursor equal to the one already
+committed is not written again; the JSON of the large maps a page did not change is reused
+(``CursorEncoder``), so a commit costs what the page changed.
 """
 
 from __future__ import annotations
@@ -24,6 +26,52 @@ __all__ = ["OffsetStore"]
 
 log = logging.getLogger(__name__)
 _NAMESPACE = "agent-connector"
+_dumps = json.JSONEncoder(separators=(",", ":")).encode
+#: maps at least this large are encoded apart and their text reused while the object is the same
+_CACHED_FROM = 32
+
+
+def _worth_apart(item: object) -> bool:
+    """A large map, or a map of large maps (Vonage's ``ended`` buckets): encoded apart, text reused."""
+    if type(item) is not dict:
+        return False
+    return len(item) >= _CACHED_FROM or any(type(v) is dict and len(v) >= _CACHED_FROM for v in item.values())
+
+
+class CursorEncoder:
+    """JSON of one source's successive cursors, reusing the text of unchanged large maps.
+
+    Streams never change a cursor they were given (``handle_response`` copies before it
+    writes, and copies a large map's inner dicts on write), so a map that is the very same
+    object as in the previous commit has the same content: its text is reused instead of
+    encoded again. The size is checked too, as a guard.
+    """
+
+    def __init__(self) -> None:
+        self._cache: dict[int, tuple[object, int, str]] = {}
+
+    def encode(self, cursor: dict[str, Any]) -> str:
+        fresh: dict[int, tuple[object, int, str]] = {}
+        text = self._object(cursor, fresh)
+        self._cache = fresh  # keeps exactly the maps of this cursor alive (ids stay unique)
+        return text
+
+    def _object(self, value: dict[str, Any], fresh: dict[int, tuple[object, int, str]]) -> str:
+        large = [key for key, item in value.items() if _worth_apart(item)]
+        if not large:
+            return _dumps(value)
+        pieces = []
+        if len(large) < len(value):
+            skip = set(large)
+            pieces.append(_dumps({k: v for k, v in value.items() if k not in skip})[1:-1])
+        for key in large:
+            item: dict[str, Any] = value[key]
+            hit = self._cache.get(id(item))
+            same = hit is not None and hit[0] is item and hit[1] == len(item)
+            text = hit[2] if same and hit is not None else self._object(item, fresh)
+            fresh[id(item)] = (item, len(item), text)
+            pieces.append(f"{_dumps(key)}:{text}")
+        return "{" + ",".join(pieces) + "}"
 
 
 def _key(source: str) -> bytes:
@@ -44,6 +92,7 @@ class OffsetStore:
         self.topic = topic or settings.topics.offsets
         self._producer = producer
         self._cursors: dict[str, dict[str, Any]] = {}
+        self._encoders: dict[str, CursorEncoder] = {}
 
     async def load(self) -> dict[str, dict[str, Any]]:
         """Read the topic from the beginning to its current end; return every source's cursor."""
@@ -88,13 +137,22 @@ class OffsetStore:
     def get(self, source: str) -> dict[str, Any] | None:
         return self._cursors.get(source)
 
-    async def commit(self, source: str, cursor: dict[str, Any]) -> None:
-        """Write a cursor and wait for the broker's acknowledgement."""
-        value = json.dumps({"cursor": cursor, "committed_at": datetime.now(UTC).isoformat()},
-                           separators=(",", ":")).encode()
-        future = await self._producer.send_raw(self.topic, _key(source), value)
+    async def commit(self, source: str, cursor: dict[str, Any]) -> bool:
+        """Write a cursor and wait for the broker's acknowledgement; False when it was committed already.
+
+        The record is handed over at once (no linger): the caller waits for it anyway.
+        """
+        last = self._cursors.get(source)
+        if last is not None and (last is cursor or last == cursor):
+            return False
+        encoder = self._encoders.get(source)
+        if encoder is None:
+            encoder = self._encoders[source] = CursorEncoder()
+        text = f'{{"cursor":{encoder.encode(cursor)},"committed_at":{_dumps(datetime.now(UTC).isoformat())}}}'
+        future = await self._producer.send_now(self.topic, _key(source), text.encode())
         await future
         self._cursors[source] = cursor
+        return True
 
     async def forget(self, source: str) -> None:
         """Tombstone a source's cursor: its next start begins afresh."""

@@ -97,6 +97,24 @@ class EventProducer:
         )
         return future
 
+    async def send_now(self, topic: str, key: bytes | None, value: bytes | None,
+                       headers: Headers | None = None) -> asyncio.Future[RecordMetadata]:
+        """One record in a batch of its own, handed over at once: no ``linger_ms`` wait.
+
+        For a record the caller awaits right away (a cursor commit): ``send`` would hold it
+        for ``linger_ms`` hoping for company that never comes. Same partition as ``send``.
+        """
+        headers = headers or []
+        if value is not None and len(value) + len(key or b"") > _SIZE_CHECK_FROM:
+            self._check_size(key, value, headers)
+        self._partitions.pop(topic, None)  # the partition count is read afresh, as send does
+        batch = _Batch(TopicPartition(topic, await self._partition_for(topic, key)), self.producer.create_batch())
+        if batch.builder.append(timestamp=None, key=key, value=value, headers=headers) is None:
+            raise MessageSizeTooLargeError(f"a record of {len(value or b'')} bytes does not fit in a batch")
+        await self._hand_over(batch)
+        assert batch.future is not None
+        return batch.future
+
     async def _partition_for(self, topic: str, key: bytes | None) -> int:
         """The partition ``send`` would choose (aiokafka's default murmur2 partitioner), cached per key.
 

@@ -71,8 +71,12 @@ __all__ = [
 ]
 
 CURSOR_VERSION = 1
-#: cursor maps whose values streams replace (``m[k] = new``) but never mutate in place
-_REPLACED_ONLY = frozenset({"agents", "seen", "dead", "intervals"})
+#: cursor maps whose values streams replace (``m[k] = new``) but never mutate in place: copied
+#: shallowly. Vonage's ``parts`` and ``ended`` hold dicts that are copied on write (see vonage.py).
+_REPLACED_ONLY = frozenset({"agents", "seen", "dead", "intervals", "parts", "ended"})
+#: cursor values that are only ever replaced whole (``guard_page`` builds a new ``poll``; ``held``
+#: is popped and read): shared, not copied
+_SHARED = frozenset({"poll", "held"})
 
 
 # --- requests and results ------------------------------------------------------------------
@@ -269,6 +273,15 @@ _SECRET_KEYS = frozenset({"auth_token", "access_token", "token", "jwt", "auth", 
 _MASK = "***"
 
 
+def _copy_value(key: str, value: Any) -> Any:
+    """One cursor value copied as deep as streams may change it in place (see ``_REPLACED_ONLY``)."""
+    if value is None or isinstance(value, (str, int, float)) or key in _SHARED:
+        return value
+    if isinstance(value, dict) and (key in _REPLACED_ONLY or key == "next"):
+        return dict(value)  # ``next`` holds scalars only
+    return copy.deepcopy(value)
+
+
 class StreamBase(Generic[C]):
     """Shared plumbing of the five streams: identity, auth, event and dead-letter building."""
 
@@ -302,8 +315,7 @@ class StreamBase(Generic[C]):
             raise ValueError(f"unsupported cursor version {cursor.get('v')!r} (expected {CURSOR_VERSION})")
         # the large per-record maps are only ever assigned to, never changed in place: a shallow
         # copy of each keeps the input intact at a fraction of deepcopy's cost (it dominated paging)
-        return {key: dict(value) if key in _REPLACED_ONLY and isinstance(value, dict) else copy.deepcopy(value)
-                for key, value in cursor.items()}
+        return {key: _copy_value(key, value) for key, value in cursor.items()}
 
     def source_cursor(self, cursor: Mapping[str, Any]) -> str:
         """The position part of the cursor as JSON; per-agent memory stays out of every event."""

@@ -10,6 +10,7 @@ only its end. Each agent's presence, workload and interactions are merged by
 
 from __future__ import annotations
 
+import hashlib
 from collections import Counter
 from datetime import datetime, timedelta
 from typing import Any, ClassVar, Literal
@@ -46,6 +47,7 @@ MAX_WINDOW = timedelta(days=31) - timedelta(minutes=1)  # "Request window size l
 ENDED_RETENTION_MS = 3600 * 1000          # ended activities are remembered this long past upTo
 ONGOING_RETENTION_MS = 7 * 86400 * 1000   # ongoing ones until they end, or this long
 MAX_SEEN = 10_000  # ~50 bytes each: the cursor stays well under Kafka's default 1 MB message
+ENDED_BUCKET_MS = 300 * 1000              # ended keys are kept in buckets of 5 minutes of end time
 
 
 def parse_token_response(body: Any, now: datetime) -> tuple[str, datetime]:
@@ -71,8 +73,85 @@ def _point_from_json(raw: list[Any]) -> Point:
 
 
 def _key(agent: str, kind: str, start_ms: int, category: str, guid: str) -> str:
-    """A short digest of what identifies an activity (agent, type, start, category, interaction)."""
-    return fingerprint([f"{agent}|{kind}|{start_ms}|{category}|{guid}"])
+    """A short digest of what identifies an activity (agent, type, start, category, interaction).
+
+    The same digest as ``fingerprint([text])`` (keys in existing cursors stay valid), without its
+    sorting and joining of a one-element list."""
+    return hashlib.sha256(f"{agent}|{kind}|{start_ms}|{category}|{guid}".encode()).hexdigest()[:16]
+
+
+def _own_parts(parts: dict[str, Any], agent: str) -> AgentParts:
+    """The agent's parts, copied before they change: the input cursor's tables stay intact.
+
+    ``parts`` itself is the page's own (shallow) copy; each agent's table is copied only
+    when touched, so a page costs what it changes, not what the cursor holds."""
+    table = parts.get(agent)
+    own: dict[str, Any] = {"p": None, "w": None, "i": {}} if table is None else {
+        "p": table.get("p"), "w": table.get("w"), "i": dict(table.get("i") or {})}
+    parts[agent] = own
+    return AgentParts(own)
+
+
+class EndedKeys:
+    """``cursor["ended"]``: keys of ended activities, bucketed by end time (5-minute buckets).
+
+    A bucket is a ``{key: end_ms}`` dict, copied on its first write of a page (the input
+    cursor stays intact and untouched buckets are shared with it, so an unchanged bucket is
+    neither copied nor re-encoded) and dropped whole once all of its ends are past the
+    retention horizon.
+    """
+
+    def __init__(self, buckets: dict[str, dict[str, int]]) -> None:
+        self.buckets = buckets  # the page's own shallow copy of the cursor's map
+        self._owned: set[str] = set()
+
+    def __contains__(self, key: str) -> bool:
+        return any(key in bucket for bucket in self.buckets.values())
+
+    def __len__(self) -> int:
+        return sum(len(bucket) for bucket in self.buckets.values())
+
+    def add(self, key: str, end_ms: int) -> None:
+        name = str(end_ms // ENDED_BUCKET_MS)
+        if name not in self._owned:
+            self.buckets[name] = dict(self.buckets.get(name) or {})
+            self._owned.add(name)
+        self.buckets[name][key] = end_ms
+
+    def prune(self, horizon_ms: int) -> None:
+        """Forget buckets whose every end is before ``horizon_ms``."""
+        for name in [n for n in self.buckets if (int(n) + 1) * ENDED_BUCKET_MS <= horizon_ms]:
+            del self.buckets[name]
+
+    def cap(self, limit: int) -> None:
+        """At most ``limit`` keys: the oldest ends go first."""
+        excess = len(self) - max(limit, 0)
+        for name in sorted(self.buckets, key=int):
+            if excess <= 0:
+                return
+            bucket = self.buckets[name]
+            if len(bucket) <= excess:
+                excess -= len(bucket)
+                del self.buckets[name]
+            else:
+                kept = sorted(bucket.items(), key=lambda item: item[1])[excess:]
+                self.buckets[name] = dict(kept)
+                self._owned.add(name)
+                return
+
+
+def _migrate_seen(state: dict[str, Any]) -> None:
+    """Cursors written before ``ended`` kept ended keys in ``seen``: move them into buckets."""
+    if "ended" in state:
+        return
+    ended = EndedKeys({})
+    ongoing: dict[str, list[Any]] = {}
+    for key, (start_ms, end_ms) in state.get("seen", {}).items():
+        if end_ms is None:
+            ongoing[key] = [start_ms, None]
+        else:
+            ended.add(key, end_ms)
+    state["seen"], state["ended"] = ongoing, ended.buckets
 
 
 def _int(value: Any, field: str) -> int:
@@ -107,11 +186,14 @@ class VonageSource(SourceSettings):
 
 
 class VonageStream(StreamBase[VonageSource]):
-    """Cursor: ``{"v", "up_to", "next", "poll", "agents", "parts", "seen"}``.
+    """Cursor: ``{"v", "up_to", "next", "poll", "agents", "parts", "seen", "ended"}``.
 
     ``up_to``: start of the next poll (the last ``upTo``); ``next``: ``{"start", "end", "page",
     "up_to"}`` of an unfinished poll; ``parts``: per agent, the presence / workload / open
-    interactions (see ``vonage_state``); ``seen``: activity key -> ``[start_ms, end_ms|null]``.
+    interactions (see ``vonage_state``); ``seen``: key of an ongoing activity -> ``[start_ms, null]``;
+    ``ended``: keys of ended activities in end-time buckets (``EndedKeys``). Ended keys are
+    pruned on every page against the page's earliest start, so a long catch-up window keeps
+    about an hour of them, not the whole window.
     """
 
     vendor: ClassVar[str] = "vonage"
@@ -141,7 +223,7 @@ class VonageStream(StreamBase[VonageSource]):
     def initial_cursor(self, now: datetime) -> dict[str, Any]:
         start = self.start_of_history(now)
         cursor = {"v": CURSOR_VERSION, "up_to": iso_z(start), "next": None, "poll": None,
-                  "agents": {}, "parts": {}, "seen": {}, "dead": {}}
+                  "agents": {}, "parts": {}, "seen": {}, "ended": {}, "dead": {}}
         lookback = timedelta(seconds=self.config.presence_lookback_seconds)
         if lookback:
             # Processed windows never show a presence that began before them and has not ended:
@@ -237,6 +319,7 @@ class VonageStream(StreamBase[VonageSource]):
             return self._bootstrap(cursor, request, body, now)
         items, meta, up_to = self._check(body)
         state = self.copy_cursor(cursor)
+        _migrate_seen(state)
         page = int(request.params.get("page", "1"))
         position = state["next"] or {"start": request.params["start"], "end": request.params["end"],
                                      "page": page, "up_to": None}
@@ -250,6 +333,7 @@ class VonageStream(StreamBase[VonageSource]):
         for agent, held in (state.pop("held", None) or {}).items():  # instants the last page left open
             points[agent] = [_point_from_json(raw) for raw in held]
         seen: dict[str, list[Any]] = state["seen"]
+        ended = EndedKeys(state["ended"])
         keys = []
         starts = []
         for index, item in enumerate(items):
@@ -262,13 +346,21 @@ class VonageStream(StreamBase[VonageSource]):
                 continue
             keys.append(f"{key}|{end_ms}")
             starts.append(start_ms)
-            before = seen.get(key)
-            if before is not None:
-                if before[1] is not None or end_ms is None:
-                    continue  # a repeat
+            if seen.get(key) is not None:
+                if end_ms is None:
+                    continue  # a repeat of an ongoing activity
                 new = [p for p in new if p.ending]  # the re-report of an ended activity: only its end is news
-            seen[key] = [start_ms, end_ms]
+                del seen[key]
+            elif key in ended:
+                continue  # a repeat of an ended activity
+            if end_ms is None:
+                seen[key] = [start_ms, None]
+            else:
+                ended.add(key, end_ms)
             points.setdefault(agent, []).extend(new)
+        if starts:  # reads go forward in start order: ends this far behind cannot come back
+            ended.prune(min(starts) - ENDED_RETENTION_MS)
+            ended.cap(MAX_SEEN - len(seen))
         total = meta.get("totalCount") if isinstance(meta.get("totalCount"), int) else None
         state["poll"] = guard_page(state.get("poll"), vendor=self.vendor, total=total,
                                    position=f"{position['start']}..{position['end']} page={page}",
@@ -302,6 +394,7 @@ class VonageStream(StreamBase[VonageSource]):
         unknown: Counter[str] = Counter()
         dead: list[DeadLetter] = []
         keys = []
+        touched: dict[str, AgentParts] = {}
         for index, item in enumerate(items):
             try:
                 agent, key, _, end_ms, new = self._points(item, unknown)
@@ -311,7 +404,7 @@ class VonageStream(StreamBase[VonageSource]):
                 dead.extend([letter] if letter else [])
                 continue
             keys.append(f"{key}|{end_ms}")
-            parts = AgentParts(state["parts"].setdefault(agent, {}))
+            parts = touched.get(agent) or touched.setdefault(agent, _own_parts(state["parts"], agent))
             for point in new:
                 parts.apply(point)
         state["poll"] = guard_page(state.get("poll"), vendor=self.vendor,
@@ -350,7 +443,7 @@ class VonageStream(StreamBase[VonageSource]):
         that last event's time, so an agent's events never go back in time.
         """
         memory = AgentMemory(state["agents"])
-        parts = AgentParts(state["parts"].setdefault(agent, {}))
+        parts = _own_parts(state["parts"], agent)
         events: list[Event] = []
         pending: list[Point] = sorted(points, key=lambda p: p.order)
         while pending:
@@ -401,19 +494,20 @@ class VonageStream(StreamBase[VonageSource]):
     def _prune(self, state: dict[str, Any], now: datetime) -> None:
         self.prune_dead(state, now)
         up_to_ms = to_millis(parse_iso_utc(state["up_to"], field="cursor.up_to"))
-        seen = {k: v for k, v in state["seen"].items()
-                if (v[1] is None and up_to_ms - v[0] < ONGOING_RETENTION_MS)
-                or (v[1] is not None and up_to_ms - v[1] < ENDED_RETENTION_MS)}
+        seen = {k: v for k, v in state["seen"].items() if up_to_ms - v[0] < ONGOING_RETENTION_MS}
         if len(seen) > MAX_SEEN:
             seen = dict(sorted(seen.items(), key=lambda kv: kv[1][0])[-MAX_SEEN:])
         state["seen"] = seen
+        ended = EndedKeys(state["ended"])
+        ended.prune(up_to_ms - ENDED_RETENTION_MS + 1)
+        ended.cap(MAX_SEEN - len(seen))
         memory = AgentMemory(state["agents"])
         memory.prune(now)
         parts = {}
         now_ms = to_millis(now)
-        for agent, table in state["parts"].items():
-            held = AgentParts(table)
+        for agent in list(state["parts"]):
+            held = _own_parts(state["parts"], agent)
             held.prune(now_ms)
             if agent in state["agents"] or now_ms - held.latest_ms() < ONGOING_RETENTION_MS:
-                parts[agent] = table
+                parts[agent] = held.table
         state["parts"] = parts

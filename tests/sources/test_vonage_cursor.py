@@ -1,0 +1,121 @@
+"""Vonage's cursor stays small and cheap: ended keys in buckets pruned per page, copy-on-write, old cursors."""
+
+from __future__ import annotations
+
+import copy
+import json
+from datetime import datetime, timedelta
+from typing import Any
+
+from connector.sources.base import RequestSpec
+from connector.sources.vonage import ENDED_RETENTION_MS, MAX_SEEN, VonageStream
+from tests.sources.helpers import ids, roundtrip, utc, vonage
+from tests.sources.test_vonage import body, interaction, presence
+
+START = utc(2019, 12, 19, 6)
+
+
+def iso(moment: datetime) -> str:
+    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def calls(hours: int, agents: int = 20, per_hour: int = 20) -> list[dict[str, Any]]:
+    """Each agent Ready, then short ended calls over ``hours``, in the API's order (by start)."""
+    items = [presence("Ready", iso(START), agent=f"a{agent}") for agent in range(agents)]
+    for minute in range(0, hours * 60, 60 // per_hour):
+        for agent in range(agents):
+            start = START + timedelta(minutes=minute, seconds=agent)
+            items.append(interaction("Connected", iso(start), f"g-{agent}-{minute}", 20_000, agent=f"a{agent}"))
+    return items
+
+
+def read_window(stream: VonageStream, cursor: dict[str, Any], items: list[dict[str, Any]], end: datetime,
+                page_size: int = 100) -> tuple[list[str], list[dict[str, Any]]]:
+    """One catch-up window read page by page; the events' ids and the cursor after every page."""
+    pages = max(1, -(-len(items) // page_size))
+    out: list[str] = []
+    cursors = []
+    for page in range(1, pages + 1):
+        request = RequestSpec("GET", "/stats/agent-activities", {
+            "start": iso(START), "end": iso(end), "include": "Processed", "page": str(page)})
+        if page == 1:
+            cursor = {**cursor, "next": {"start": iso(START), "end": iso(end), "page": 1, "up_to": None}}
+        result = stream.handle_response(cursor, request, body(items[(page - 1) * page_size:page * page_size],
+                                                              up_to=iso(end), page=page, pages=pages), end)
+        out += ids(result.events)
+        cursor = result.next_cursor
+        cursors.append(cursor)
+    return out, cursors
+
+
+def ended_keys(cursor: dict[str, Any]) -> int:
+    return sum(len(bucket) for bucket in cursor["ended"].values())
+
+
+def test_a_catch_up_window_keeps_about_an_hour_of_ended_keys_not_the_whole_window() -> None:
+    end = START + timedelta(hours=6)
+    stream = VonageStream(vonage(start_at=START, presence_lookback_seconds=0))
+    items = calls(6)  # 20 agents x 20 calls an hour x 6 hours = 2,400 ended activities
+    _, cursors = read_window(stream, stream.initial_cursor(end), items, end)
+    per_hour = 20 * 20
+    # pruned on every page against the page's earliest start: never much more than the retention's worth
+    limit = per_hour * (ENDED_RETENTION_MS / 3_600_000) + per_hour // 2
+    assert max(ended_keys(c) for c in cursors) <= limit
+    sizes = [len(json.dumps(c)) for c in cursors]
+    assert max(sizes) < 2 * sizes[len(sizes) // 2]  # flat, not growing with the window
+    assert ended_keys(cursors[-1]) <= per_hour
+
+
+def test_pruning_keeps_every_re_report_of_the_re_read_window_de_duplicated() -> None:
+    """Pages re-read within the retention (a shifted page, the next poll's overlap) emit nothing again."""
+    end = START + timedelta(hours=3)
+    stream = VonageStream(vonage(start_at=START, presence_lookback_seconds=0))
+    items = calls(3)
+    first, cursors = read_window(stream, stream.initial_cursor(end), items, end)
+    assert len(first) == len(set(first)) > 2 * (len(items) - 20)  # Ready, then BUSY and AVAILABLE per call
+    # the next poll re-reads the last 50 minutes (inside the hour kept past the reading position)
+    tail = [i for i in items if i["start"] >= iso(end - timedelta(minutes=50))]
+    again, _ = read_window(stream, roundtrip(cursors[-1]), tail, end + timedelta(minutes=1))
+    assert again == []
+    # and a page boundary re-served mid-window: the last page's items again on the next page
+    mid = cursors[len(cursors) // 2]
+    request = RequestSpec("GET", "/stats/agent-activities", {
+        "start": iso(START), "end": iso(end), "include": "Processed", "page": str(mid["next"]["page"])})
+    shifted = items[(mid["next"]["page"] - 2) * 100 + 90:(mid["next"]["page"] - 1) * 100]
+    repeat = stream.handle_response(mid, request, body(shifted, up_to=iso(end), page=mid["next"]["page"],
+                                                       pages=len(cursors)), end)
+    assert repeat.events == []
+
+
+def test_the_ended_keys_are_capped_too() -> None:
+    end = START + timedelta(minutes=50)
+    stream = VonageStream(vonage(start_at=START, presence_lookback_seconds=0))
+    items = calls(1, agents=300, per_hour=40)[: MAX_SEEN + 2_000]  # more than MAX_SEEN within the retention
+    _, cursors = read_window(stream, stream.initial_cursor(end), items, end, page_size=5_000)
+    assert all(ended_keys(c) + len(c["seen"]) <= MAX_SEEN for c in cursors)
+
+
+def test_handle_response_never_changes_its_input_cursor() -> None:
+    end = START + timedelta(hours=2)
+    stream = VonageStream(vonage(start_at=START, presence_lookback_seconds=0))
+    items = calls(2)
+    _, cursors = read_window(stream, stream.initial_cursor(end), items, end)
+    before = copy.deepcopy(cursors[3])
+    request = RequestSpec("GET", "/stats/agent-activities", {
+        "start": iso(START), "end": iso(end), "include": "Processed", "page": str(cursors[3]["next"]["page"])})
+    stream.handle_response(cursors[3], request, body(items[400:500], up_to=iso(end), page=5,
+                                                     pages=len(cursors)), end)
+    assert cursors[3] == before
+
+
+def test_a_cursor_written_before_ended_buckets_is_read_as_before() -> None:
+    end = START + timedelta(hours=1)
+    stream = VonageStream(vonage(start_at=START, presence_lookback_seconds=0))
+    items = calls(1, agents=3)
+    _, cursors = read_window(stream, stream.initial_cursor(end), items, end)
+    old = copy.deepcopy(cursors[-1])
+    for bucket in old.pop("ended").values():  # the old shape: ended keys in "seen" as [start, end]
+        old["seen"].update({key: [end_ms - 20_000, end_ms] for key, end_ms in bucket.items()})
+    again, migrated = read_window(stream, old, items, end + timedelta(minutes=1))
+    assert again == [] and ended_keys(migrated[-1]) == ended_keys(cursors[-1])
+    assert all(v[1] is None for v in migrated[-1]["seen"].values())
