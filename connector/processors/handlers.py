@@ -29,6 +29,7 @@ from connector.model import (
     deterministic_event_id,
 )
 from connector.processors.agent_state import AgentRecord, apply_agent_event
+from connector.processors.continuity import ContinuityGuard, InputRecord
 from connector.processors.conversations import (
     AgentConversations,
     WindowConversations,
@@ -57,10 +58,10 @@ log = logging.getLogger(__name__)
 Headers = list[tuple[str, bytes]]
 
 
-async def _decode(p: Processors, event: faust.EventT[Any], expected: type[Event], topic: str) -> Any:
+async def _decode(p: Processors, record: InputRecord, expected: type[Event]) -> Any:
     """The typed event; None for a tombstone, or for a record that cannot be read, which goes whole
     to the dead-letter topic (nothing is lost, and one bad record never stops the stream)."""
-    payload = event.value
+    payload = record.value
     if payload is None:
         return None
     try:
@@ -69,13 +70,13 @@ async def _decode(p: Processors, event: faust.EventT[Any], expected: type[Event]
             raise ValueError(f"a {decoded.schema_name} record where {expected.schema_name} records belong")
         return expected.from_avro(decoded.record)
     except (DecodeError, KeyError, ValueError, TypeError, EOFError) as exc:
-        where = f"{topic}[{event.message.partition}]@{event.message.offset}"
+        where = record.location
         log.warning("undecodable record sent to the dead-letter topic", extra={"where": where, "error": str(exc)})
         letter = DeadLetter(
             event_id=deterministic_event_id("processors", "", where), vendor="unknown", tenant="",
             source=p.options.app_id, error=f"{type(exc).__name__}: {exc}", error_kind="undecodable",
             raw_record=base64.b64encode(payload).decode(), source_cursor=where, failed_at=datetime.now(UTC),
-            location=where, extra={"encoding": "base64", "topic": topic},
+            location=where, extra={"encoding": "base64", "topic": record.topic},
         )
         dead_topic = p.options.kafka.topics.dead_letter
         await p.topics.dead_letter.send(key=letter.kafka_key(), value=p.serializer.serialize(dead_topic, letter))
@@ -94,14 +95,27 @@ def register_handlers(p: Processors) -> None:
     """Attach the five stream handlers to ``p.app``."""
     app, topics, tables, settings = p.app, p.topics, p.tables, p.options.settings
     names = p.options.kafka.topics
+    guard = ContinuityGuard(p.options.kafka, p.options.app_id, app)
+
+    @app.on_partitions_revoked.connect  # type: ignore[arg-type]
+    async def forget_revoked(sender: Any, revoked: set[Any], **_: Any) -> None:
+        guard.forget(revoked)
+
+    @app.on_partitions_assigned.connect  # type: ignore[arg-type]
+    async def forget_assigned(sender: Any, assigned: set[Any], **_: Any) -> None:
+        guard.forget(assigned)
+
+    @app.on_before_shutdown.connect  # type: ignore[arg-type]
+    async def stop_guard(sender: Any, **_: Any) -> None:
+        await guard.stop()
 
     async def send_group(message: GroupMessage) -> None:
         await topics.group_changes.send(key=message.group.encode(), value=message.encode())
 
     @app.agent(topics.agent_state, name="agent-events")
     async def agent_events(stream: faust.StreamT[Any]) -> None:
-        async for event in stream.events():
-            change: AgentStateChanged | None = await _decode(p, event, AgentStateChanged, names.agent_state)
+        async for item in guard.records(stream):
+            change: AgentStateChanged | None = await _decode(p, item, AgentStateChanged)
             if change is None:
                 continue
             key = agent_key(change.tenant, change.vendor, change.agent_id)
@@ -115,9 +129,8 @@ def register_handlers(p: Processors) -> None:
 
     @app.agent(topics.group_observations, name="group-observations")
     async def group_observations(stream: faust.StreamT[Any]) -> None:
-        async for event in stream.events():
-            observation: AgentGroupObserved | None = await _decode(
-                p, event, AgentGroupObserved, names.group_observations)
+        async for item in guard.records(stream):
+            observation: AgentGroupObserved | None = await _decode(p, item, AgentGroupObserved)
             if observation is None:
                 continue
             group = derived_group_key(observation, settings)
@@ -139,8 +152,10 @@ def register_handlers(p: Processors) -> None:
         await topics.alerts.maybe_declare()
         await asyncio.to_thread(p.serializer.prepare, names.availability, AVAILABILITY_SCHEMA)
         await asyncio.to_thread(p.serializer.prepare, names.alerts, ALERT_SCHEMA)
-        async for event in stream.events():
-            message = decode_group_message(event.value)
+        async for item in guard.records(stream):
+            if item.value is None:
+                continue
+            message = decode_group_message(item.value)
             raw = tables.groups.get(message.group)
             record = GroupRecord.from_json(raw) if raw is not None else None
             if message.observed is not None:
@@ -174,9 +189,8 @@ def register_handlers(p: Processors) -> None:
 
     @app.agent(topics.conversation_observations, name="agent-conversations")
     async def agent_conversations(stream: faust.StreamT[Any]) -> None:
-        async for event in stream.events():
-            observation: AgentConversationsObserved | None = await _decode(
-                p, event, AgentConversationsObserved, names.conversation_observations)
+        async for item in guard.records(stream):
+            observation: AgentConversationsObserved | None = await _decode(p, item, AgentConversationsObserved)
             if observation is None:
                 continue
             key = conversation_agent_key(observation)
@@ -190,8 +204,10 @@ def register_handlers(p: Processors) -> None:
 
     @app.agent(topics.conversation_windows, name="window-conversations")
     async def window_conversations(stream: faust.StreamT[Any]) -> None:
-        async for event in stream.events():
-            observation = decode_conversation(event.value)
+        async for item in guard.records(stream):
+            if item.value is None:
+                continue
+            observation = decode_conversation(item.value)
             key = conversation_window_key(observation)
             raw = tables.conversation_windows.get(key)
             held = WindowConversations.from_json(raw) if raw is not None else None

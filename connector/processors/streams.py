@@ -18,6 +18,7 @@ from faust.types import TableT
 
 from connector.kafka.topics import TopicSpec
 from connector.processors.options import WorkerOptions
+from connector.processors.transport import AvailabilityApp
 from connector.serde.codec import EventDeserializer, EventSerializer
 from connector.serde.registry import SchemaRegistryClient
 
@@ -145,8 +146,9 @@ def _broker_settings(options: WorkerOptions) -> dict[str, Any]:
 def build_app(options: WorkerOptions) -> Processors:
     """A configured faust app with its topics and tables (no handlers or views yet)."""
     options.data_dir.mkdir(parents=True, exist_ok=True)
-    app = faust.App(
+    app = AvailabilityApp(
         options.app_id,
+        kafka_settings=options.kafka,
         autodiscover=False,
         datadir=str(options.data_dir),
         store="memory://",
