@@ -10,6 +10,7 @@ from __future__ import annotations
 import abc
 import dataclasses
 import enum
+import hashlib
 import uuid
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -53,10 +54,21 @@ class AgentState(enum.StrEnum):
 EVENT_ID_NAMESPACE = uuid.UUID("5b0c8f52-7d2e-4c1e-9a77-2f6a3c1d9e10")
 
 
+_NAMESPACE_BYTES = EVENT_ID_NAMESPACE.bytes
+
+
 def deterministic_event_id(vendor: str, tenant: str, *record_key: object) -> str:
-    """Same vendor record -> same id, so consumers can de-duplicate repeats."""
+    """Same vendor record -> same id, so consumers can de-duplicate repeats.
+
+    ``str(uuid.uuid5(EVENT_ID_NAMESPACE, name))`` computed directly (SHA-1 of namespace and
+    name, version and variant bits set): the same ids without building a ``UUID`` per event.
+    """
     name = "\x1f".join([vendor, tenant, *(str(part) for part in record_key)])
-    return str(uuid.uuid5(EVENT_ID_NAMESPACE, name))
+    digest = bytearray(hashlib.sha1(_NAMESPACE_BYTES + name.encode()).digest()[:16])
+    digest[6] = (digest[6] & 0x0F) | 0x50
+    digest[8] = (digest[8] & 0x3F) | 0x80
+    h = digest.hex()
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
 
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -150,6 +162,9 @@ def _symbol(state: AgentState) -> str:
     return state.value
 
 
+_STATE_SYMBOL: dict[AgentState, str] = {state: state.value for state in AgentState}
+
+
 @dataclass(frozen=True, slots=True)
 class AgentStateChanged(Event):
     """One agent moved from one normalized state to another."""
@@ -178,6 +193,20 @@ class AgentStateChanged(Event):
     def kafka_key(self) -> bytes:
         """``tenant:vendor:agent_id`` keeps one agent's events on one partition, in order."""
         return f"{self.tenant}:{self.vendor}:{self.agent_id}".encode()
+
+    def as_avro(self) -> dict[str, Any]:
+        """What ``Event.as_avro`` gives, written out: the most frequent event skips the generic loop."""
+        previous, ingested = self.previous_state, self.ingested_at
+        return {
+            "event_id": self.event_id, "vendor": self.vendor, "tenant": self.tenant, "source": self.source,
+            "agent_id": self.agent_id, "state": _STATE_SYMBOL[self.state],
+            "previous_state": None if previous is None else _STATE_SYMBOL[previous],
+            "vendor_state": self.vendor_state, "occurred_at": to_millis(self.occurred_at),
+            "source_cursor": self.source_cursor, "reason": self.reason, "campaign_id": self.campaign_id,
+            "campaign_name": self.campaign_name, "queue_id": self.queue_id, "skills": list(self.skills),
+            "vendor_record_id": self.vendor_record_id,
+            "ingested_at": None if ingested is None else to_millis(ingested),
+        }
 
 
 

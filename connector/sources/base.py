@@ -190,8 +190,11 @@ class Known:
     state: AgentState
     reason: str | None
     at: datetime
+    millis: int = 0  # ``at`` in epoch milliseconds, as the cursor keeps it
 
 
+_STATES: dict[str, AgentState] = {state.value: state for state in AgentState}
+_STATE_VALUES: dict[AgentState, str] = {state: state.value for state in AgentState}
 MAX_AGENTS = 50_000
 AGENT_MEMORY_DAYS = 31
 
@@ -212,10 +215,13 @@ class AgentMemory:
         if entry is None:
             return None
         state, reason, millis = entry
-        return Known(AgentState(state), reason, datetime.fromtimestamp(millis / 1000, tz=UTC))
+        return Known(_STATES.get(state) or AgentState(state), reason, datetime.fromtimestamp(millis / 1000, tz=UTC),
+                     millis)
 
-    def set(self, agent_id: str, state: AgentState, reason: str | None, at: datetime) -> None:
-        self.table[agent_id] = [state.value, reason, to_millis(at)]
+    def set(self, agent_id: str, state: AgentState, reason: str | None, at: datetime,
+            millis: int | None = None) -> None:
+        """Remember an agent's last event; ``millis`` is ``at`` in epoch ms when the caller has it."""
+        self.table[agent_id] = [_STATE_VALUES[state], reason, to_millis(at) if millis is None else millis]
 
     def prune(self, now: datetime) -> None:
         horizon = to_millis(now - timedelta(days=AGENT_MEMORY_DAYS))

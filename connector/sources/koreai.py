@@ -89,8 +89,17 @@ def koreai_jwt(client_id: str, client_secret: str, now: datetime, *, subject: st
     return hs256_jwt(claims, client_secret)
 
 
+_STATUS_KEYS: dict[str, str] = {}
+
+
 def _status_key(value: str) -> str:
-    return re.sub(r"[^A-Z]", "", value.upper())
+    """Letters only, upper case; cached (a tenant uses a handful of statuses, every interval names one)."""
+    key = _STATUS_KEYS.get(value)
+    if key is None:
+        key = re.sub(r"[^A-Z]", "", value.upper())
+        if len(_STATUS_KEYS) < 10_000:
+            _STATUS_KEYS[value] = key
+    return key
 
 
 class KoreaiSource(SourceSettings):
@@ -328,10 +337,10 @@ class _Page:
         """Apply one interval unless read before. Times are whole seconds, so two intervals can
         start in one second (a 0.4 s AVAILABLE, then AWAY): ``ordinal`` tells them apart."""
         mark = self.state["intervals"].get(user_id)
+        start_ms = to_millis(interval.start)
         if mark is not None:
             last_start, last_end = mark[0], mark[1]
             last_ordinal = mark[2] if len(mark) > 2 else 0
-            start_ms = to_millis(interval.start)
             if start_ms < last_start or (start_ms == last_start and ordinal < last_ordinal):
                 return  # read before
             if start_ms == last_start and ordinal == last_ordinal:  # the same interval again; it may have closed
@@ -346,7 +355,7 @@ class _Page:
         self._emit(user_id, state, interval.vendor_state, interval.reason, interval.start,
                    ("interval", user_id, iso_z(interval.start), interval.vendor_state))
         end_ms = to_millis(interval.end) if interval.end is not None else None
-        self.state["intervals"][user_id] = [to_millis(interval.start), end_ms, ordinal]
+        self.state["intervals"][user_id] = [start_ms, end_ms, ordinal]
 
     def _trailing_gap(self, user_id: str) -> None:
         """A closed last interval ending before the window does: the agent has no status now."""

@@ -8,7 +8,7 @@ in a requested fixed offset (Kore.ai) or local wall-clock times of an account zo
 from __future__ import annotations
 
 import re
-from datetime import UTC, date, datetime, time, timedelta, timezone, tzinfo
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from zoneinfo import ZoneInfo
 
 __all__ = [
@@ -39,7 +39,9 @@ def iso_z(moment: datetime) -> str:
     """ISO-8601 UTC with milliseconds and a ``Z``: the one text form of a time we print or send."""
     if moment.tzinfo is None:
         raise ValueError(f"naive datetime {moment.isoformat()} has no time zone")
-    return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    if moment.tzinfo is not UTC:
+        moment = moment.astimezone(UTC)
+    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def parse_iso_utc(value: object, *, field: str) -> datetime:
@@ -130,8 +132,18 @@ def parse_west_offset_local(value: object, minutes_west: int, *, field: str) -> 
         naive = datetime.fromisoformat(text)
     except ValueError:
         raise RecordError("bad_timestamp", field, f"not a valid date/time: {value!r}") from None
-    fixed = timezone(timedelta(minutes=-minutes_west))
-    return naive.replace(tzinfo=fixed).astimezone(UTC)
+    return (naive + _minutes(minutes_west)).replace(tzinfo=UTC)  # local + minutes west = UTC
+
+
+_MINUTES: dict[int, timedelta] = {}
+
+
+def _minutes(count: int) -> timedelta:
+    """A cached ``timedelta(minutes=count)``: every interval of a page has the same offset."""
+    delta = _MINUTES.get(count)
+    if delta is None:
+        delta = _MINUTES[count] = timedelta(minutes=count)
+    return delta
 
 
 _HMS = re.compile(r"^(\d+):([0-5]\d):([0-5]\d)$")

@@ -448,7 +448,7 @@ class VonageStream(StreamBase[VonageSource]):
         pending: list[Point] = sorted(points, key=lambda p: p.order)
         while pending:
             known = memory.get(agent)
-            floor = to_millis(known.at) if known is not None else None
+            floor = known.millis if known is not None else None
             at = max(pending[0].at_ms, floor) if floor is not None else pending[0].at_ms
             group = [p for p in pending if p.at_ms <= at]
             pending = pending[len(group):]
@@ -464,7 +464,7 @@ class VonageStream(StreamBase[VonageSource]):
                 state=merged.state, previous=known.state if known else None, vendor_state=merged.vendor_state,
                 reason=merged.reason, occurred_at=occurred, source_cursor=source_cursor, now=now,
                 vendor_record_id=self._record_id(group)))
-            memory.set(agent, merged.state, merged.reason, occurred)
+            memory.set(agent, merged.state, merged.reason, occurred, at)
         return events
 
     @staticmethod
