@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import logging
 import random
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -162,9 +163,10 @@ class SourceTask:
         if items:
             await self.producer.send_all(items)
         self.metrics.records.labels(self.name).inc(len(items))
-        for event in page.events:
-            label = event.state.value if isinstance(event, AgentStateChanged) else event.event_type
-            self.metrics.events.labels(self.name, label).inc()
+        labels: Counter[str] = Counter(  # one metrics update per label, not per event
+            event.state.value if isinstance(event, AgentStateChanged) else event.event_type for event in page.events)
+        for label, count in labels.items():
+            self.metrics.events.labels(self.name, label).inc(count)
         if page.dead_letters:
             self.metrics.dead_letters.labels(self.name).inc(len(page.dead_letters))
             for dead in page.dead_letters:

@@ -22,6 +22,7 @@ from fastavro import schemaless_reader, schemaless_writer
 
 from connector.model import Event, event_from_avro
 from connector.schemas import SchemaInfo, load_schema, released_schemas, schema_names
+from connector.serde.compiled import Encoder, compile_record
 from connector.serde.registry import SchemaRegistryClient, subject_for_topic
 
 __all__ = [
@@ -52,13 +53,17 @@ class _ReusedBufferWriter:
     ``schemaless_writer`` re-parse it on every record, which measured 2.3x slower.
     """
 
-    __slots__ = ("_buffer", "_parsed")
+    __slots__ = ("_buffer", "_compiled", "_parsed")
 
-    def __init__(self, parsed: Any) -> None:
+    def __init__(self, parsed: Any, source: dict[str, Any] | None = None) -> None:
         self._parsed = fastavro.parse_schema(parsed)
         self._buffer = io.BytesIO()
+        # our flat event schemas compile to plain Python, about twice as fast (connector.serde.compiled)
+        self._compiled: Encoder | None = compile_record(source) if source is not None else None
 
     def encode(self, header: bytes, record: dict[str, Any]) -> bytes:
+        if self._compiled is not None:
+            return header + self._compiled(record)
         buffer = self._buffer
         buffer.seek(0)
         buffer.truncate()
@@ -94,7 +99,8 @@ class EventSerializer:
                 schema_id = self.registry.register(subject_for_topic(topic), info.text)
                 header = CONFLUENT_MAGIC + _SCHEMA_ID.pack(schema_id)
             self._headers[key] = header
-            self._writers.setdefault(info.name, _ReusedBufferWriter(info.parsed))
+            if info.name not in self._writers:
+                self._writers[info.name] = _ReusedBufferWriter(info.parsed, info.source)
         return header
 
     def serialize_record(self, topic: str, schema_name: str, record: dict[str, Any]) -> bytes:
