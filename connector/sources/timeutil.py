@@ -120,8 +120,27 @@ def koreai_offsets_of_day(zone: ZoneInfo, day: date) -> list[int]:
 _NAIVE = re.compile(r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2}(\.\d{1,6})?$")
 
 
+_PARSED_LOCAL: dict[tuple[str, int], datetime] = {}
+_PARSED_LOCAL_LIMIT = 50_000
+
+
 def parse_west_offset_local(value: object, minutes_west: int, *, field: str) -> datetime:
-    """A naive local time rendered in a fixed Kore.ai offset -> UTC (local + minutes west)."""
+    """A naive local time rendered in a fixed Kore.ai offset -> UTC (local + minutes west).
+
+    Kore.ai answers a whole day every poll, so the same texts come back poll after poll: the
+    results of valid texts are cached (a pure function of text and offset; bounded)."""
+    if type(value) is str:
+        known = _PARSED_LOCAL.get((value, minutes_west))
+        if known is not None:
+            return known
+    moment = _parse_west_offset_local(value, minutes_west, field=field)
+    if len(_PARSED_LOCAL) >= _PARSED_LOCAL_LIMIT:
+        _PARSED_LOCAL.clear()
+    _PARSED_LOCAL[(str(value), minutes_west)] = moment
+    return moment
+
+
+def _parse_west_offset_local(value: object, minutes_west: int, *, field: str) -> datetime:
     if not isinstance(value, str) or not value.strip():
         raise RecordError("missing_field" if value in (None, "") else "bad_timestamp", field,
                           f"expected a local time like 2023-03-10T21:37:42, got {value!r}")
