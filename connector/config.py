@@ -33,6 +33,7 @@ __all__ = [
     "ConfigError",
     "ConnectorConfig",
     "KafkaSettings",
+    "ProcessorsConfig",
     "SerdeSettings",
     "SourceConfig",
     "TopicNames",
@@ -134,11 +135,79 @@ class HttpSettings(_Strict):
     port: int = Field(8090, ge=0, le=65535, description="Port of /healthz and /metrics; 0 picks a free one.")
 
 
+class WindowConfig(_Strict):
+    name: str = Field(pattern=r"^[a-z0-9][a-z0-9-]*$")
+    size_minutes: int = Field(ge=1, le=7 * 24 * 60)
+    step_minutes: int = Field(ge=1, le=7 * 24 * 60)
+
+    @model_validator(mode="after")
+    def _step_divides_size(self) -> WindowConfig:
+        if self.size_minutes % self.step_minutes:
+            raise ValueError(f"window {self.name!r}: size_minutes must be a multiple of step_minutes")
+        return self
+
+
+class ThresholdsConfig(_Strict):
+    """Percent-available health thresholds (Convoso's user-activity recommendation) and alert hysteresis."""
+
+    healthy_above_pct: float = 20.0
+    monitor_from_pct: float = 10.0
+    warning_from_pct: float = 5.0
+    hysteresis_pct: float = Field(2.0, ge=0, le=100)
+    hysteresis_agents: int = Field(1, ge=0)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> ThresholdsConfig:
+        if not 0 < self.warning_from_pct < self.monitor_from_pct < self.healthy_above_pct <= 100:
+            raise ValueError("thresholds must satisfy 0 < warning_from_pct < monitor_from_pct < "
+                             "healthy_above_pct <= 100")
+        return self
+
+
+def _default_windows() -> list[WindowConfig]:
+    return [WindowConfig(name="tumbling-15m", size_minutes=15, step_minutes=15),
+            WindowConfig(name="hopping-1h", size_minutes=60, step_minutes=5)]
+
+
+class ProcessorsConfig(_Strict):
+    """The availability processors (``agent-connector process``); ``PROCESSORS_*`` variables override."""
+
+    app_id: str = Field("agent-availability", description="faust app id: consumer group and table topic prefix.")
+    web_host: str = Field("127.0.0.1", description="Host other workers reach this one's query API at.")
+    web_port: int = Field(6066, ge=0, le=65535, description="Port of the query API; 0 picks a free one.")
+    data_dir: str = ".agent-processors"
+    standby_replicas: int = Field(0, ge=0, le=10)
+    commit_interval_seconds: float = Field(2.8, gt=0, le=60)
+    retention_minutes: int = Field(120, ge=1, le=7 * 24 * 60,
+                                   description="How far back windows and late events reach (event time).")
+    pane_minutes: int = Field(5, ge=1, le=24 * 60, description="Windows are built from panes of this length.")
+    windows: list[WindowConfig] = Field(default_factory=_default_windows, min_length=1)
+    thresholds: ThresholdsConfig = ThresholdsConfig()
+    cross_vendor_tenant: bool = Field(True, description="Also count each tenant across all its vendors.")
+    max_recent_alerts: int = Field(16, ge=1, le=1000)
+
+    def window_problems(self) -> list[str]:
+        """What makes the windows unusable with these panes and retention, one message each."""
+        problems = []
+        names = [w.name for w in self.windows]
+        if len(set(names)) != len(names):
+            problems.append("processors.windows: window names must be unique")
+        for i, window in enumerate(self.windows):
+            where = f"processors.windows[{i}]"
+            if window.size_minutes % self.pane_minutes or window.step_minutes % self.pane_minutes:
+                problems.append(f"{where}: size and step must be multiples of pane_minutes ({self.pane_minutes})")
+            if window.size_minutes > self.retention_minutes:
+                problems.append(f"{where}: {window.name!r} is longer than retention_minutes "
+                                f"({self.retention_minutes}); it could never be complete")
+        return problems
+
+
 class ConnectorConfig(_Strict):
     kafka: KafkaSettings = KafkaSettings()
     serde: SerdeSettings = SerdeSettings()
     privacy: PrivacySettings = PrivacySettings()
     http: HttpSettings = HttpSettings()
+    processors: ProcessorsConfig = ProcessorsConfig()
     sources: list[SourceConfig] = []
 
     @model_validator(mode="after")
@@ -226,6 +295,7 @@ def parse_config(raw: Any, *, origin: str = "config", env: Mapping[str, str] | N
             if loc not in missing:
                 problems.append(_describe(error))
         raise ConfigError(origin, problems) from None
+    problems.extend(config.processors.window_problems())
     if problems:
         raise ConfigError(origin, problems)
     _register_secrets(config)

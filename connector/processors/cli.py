@@ -18,24 +18,25 @@ __all__ = ["process"]
 
 @click.command("process")
 @click.argument("config", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--web-host", envvar=ENV.WEB_HOST, default="127.0.0.1", show_default=True,
+@click.option("--web-host", envvar=ENV.WEB_HOST, default=None,
               help="Host other workers reach this one's query API at (also the bind address unless "
-                   f"{ENV.WEB_BIND} is set).")
-@click.option("--web-port", envvar=ENV.WEB_PORT, default=6066, show_default=True, type=int,
-              help="Port of the query API (0: a free one).")
-@click.option("--data-dir", envvar=ENV.DATA_DIR, default=".agent-processors", show_default=True,
-              type=click.Path(file_okay=False, path_type=Path), help="Where faust keeps its local table data.")
+                   f"{ENV.WEB_BIND} is set). Default: processors.web_host of CONFIG.")
+@click.option("--web-port", envvar=ENV.WEB_PORT, default=None, type=int,
+              help="Port of the query API (0: a free one). Default: processors.web_port of CONFIG.")
+@click.option("--data-dir", envvar=ENV.DATA_DIR, default=None,
+              type=click.Path(file_okay=False, path_type=Path),
+              help="Where faust keeps its local table data. Default: processors.data_dir of CONFIG.")
 @click.option("--loglevel", default="info", show_default=True,
               type=click.Choice(["debug", "info", "warning", "error"]), help="faust worker log level.")
-def process(config: Path, web_host: str, web_port: int, data_dir: Path, loglevel: str) -> None:
+def process(config: Path, web_host: str | None, web_port: int | None, data_dir: Path | None, loglevel: str) -> None:
     """Run an availability processors worker: agent states -> group counts, windows, alerts, query API.
 
     Start several with the same CONFIG (and different --web-port) to split the partitions;
     any worker answers any query. Same as `faust -A connector.processors worker` with
     AGENT_CONNECTOR_CONFIG=CONFIG.
     """
-    os.environ.update({ENV.CONFIG: str(config), ENV.WEB_HOST: web_host, ENV.WEB_PORT: str(web_port),
-                       ENV.DATA_DIR: str(data_dir)})
+    given = {ENV.WEB_HOST: web_host, ENV.WEB_PORT: web_port, ENV.DATA_DIR: data_dir}
+    os.environ.update({ENV.CONFIG: str(config), **{name: str(v) for name, v in given.items() if v is not None}})
     try:
         options = WorkerOptions.from_config(load_config(config))
     except ConfigError as exc:

@@ -2,9 +2,10 @@
 
 The faust CLI (``faust -A connector.processors worker``) imports the app with no
 arguments, so everything comes from the environment: ``AGENT_CONNECTOR_CONFIG``
-names the connector config file (its ``kafka`` and ``serde`` sections are used),
-and ``PROCESSORS_*`` variables hold what the config file has no section for yet.
-``agent-connector process CONFIG`` sets the same variables and starts the same app.
+names the connector config file (its ``kafka``, ``serde`` and ``processors``
+sections are used), and ``PROCESSORS_*`` variables override the ``processors``
+section per worker (ports and data directories differ between workers of one
+deployment). ``agent-connector process CONFIG`` starts the same app.
 """
 
 from __future__ import annotations
@@ -15,10 +16,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from connector.broker import free_port
-from connector.config import ConnectorConfig, KafkaSettings, load_config
+from connector.config import ConnectorConfig, KafkaSettings, ProcessorsConfig, load_config
+from connector.processors.health import Thresholds
 from connector.processors.settings import ProcessorSettings
+from connector.processors.windows import MINUTE_MS, WindowSpec
 
-__all__ = ["ENV", "WorkerOptions"]
+__all__ = ["ENV", "WorkerOptions", "processor_settings"]
 
 
 class ENV:
@@ -37,6 +40,21 @@ class ENV:
 
 DEFAULT_APP_ID = "agent-availability"
 DEFAULT_WEB_PORT = 6066
+
+
+def processor_settings(section: ProcessorsConfig) -> ProcessorSettings:
+    """The pure functions' settings from the config file's ``processors`` section (already validated)."""
+    t = section.thresholds
+    return ProcessorSettings(
+        retention_ms=section.retention_minutes * MINUTE_MS,
+        pane_ms=section.pane_minutes * MINUTE_MS,
+        windows=tuple(WindowSpec(w.name, w.size_minutes * MINUTE_MS, w.step_minutes * MINUTE_MS)
+                      for w in section.windows),
+        thresholds=Thresholds(t.healthy_above_pct, t.monitor_from_pct, t.warning_from_pct, t.hysteresis_pct,
+                              t.hysteresis_agents),
+        cross_vendor_tenant=section.cross_vendor_tenant,
+        max_recent_alerts=section.max_recent_alerts,
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,8 +84,9 @@ class WorkerOptions:
         if env.get(ENV.BOOTSTRAP):
             kafka = kafka.model_copy(update={"bootstrap_servers": env[ENV.BOOTSTRAP]})
         registry = config.serde.schema_registry_url
-        host = env.get(ENV.WEB_HOST, "127.0.0.1")
-        port = int(env.get(ENV.WEB_PORT, DEFAULT_WEB_PORT))
+        section = config.processors
+        host = env.get(ENV.WEB_HOST, section.web_host)
+        port = int(env.get(ENV.WEB_PORT, section.web_port))
         if port == 0:
             # faust advertises web_host:web_port to the other workers (table routing), so the port
             # must be known before the server starts: pick a free one now
@@ -75,13 +94,14 @@ class WorkerOptions:
         return cls(
             kafka=kafka,
             schema_registry_url=str(registry) if registry else None,
-            app_id=env.get(ENV.APP_ID, DEFAULT_APP_ID),
+            app_id=env.get(ENV.APP_ID, section.app_id),
             web_host=host,
             web_bind=env.get(ENV.WEB_BIND, host),
             web_port=port,
-            data_dir=Path(env.get(ENV.DATA_DIR, ".agent-processors")),
-            standby_replicas=int(env.get(ENV.STANDBY_REPLICAS, 0)),
-            commit_interval=float(env.get(ENV.COMMIT_INTERVAL, 2.8)),
+            data_dir=Path(env.get(ENV.DATA_DIR, section.data_dir)),
+            standby_replicas=int(env.get(ENV.STANDBY_REPLICAS, section.standby_replicas)),
+            commit_interval=float(env.get(ENV.COMMIT_INTERVAL, section.commit_interval_seconds)),
+            settings=processor_settings(section),
         )
 
     @classmethod
