@@ -87,6 +87,8 @@ class AgentRecord:
     latest_ms: int
     history: tuple[HistoryEntry, ...]
     dropped_late: int = 0
+    #: ids of the latest too-late events, so a replayed one is not counted twice
+    dropped_ids: tuple[str, ...] = ()
 
     @property
     def key(self) -> str:
@@ -131,6 +133,7 @@ class AgentRecord:
             "rev": self.rev,
             "latest_ms": self.latest_ms,
             "dropped_late": self.dropped_late,
+            "dropped_ids": list(self.dropped_ids),
             "history": [entry.to_json() for entry in self.history],
         }
 
@@ -139,6 +142,7 @@ class AgentRecord:
         return cls(
             data["tenant"], data["vendor"], data["agent_id"], data["rev"], data["latest_ms"],
             tuple(HistoryEntry.from_json(e) for e in data["history"]), data.get("dropped_late", 0),
+            tuple(data.get("dropped_ids", ())),
         )
 
     def view(self) -> dict[str, Any]:
@@ -158,6 +162,8 @@ class AgentRecord:
 
 
 Outcome = Literal["live", "late", "duplicate", "too_late"]
+#: Too-late event ids an agent remembers: replays after a crash repeat at most a commit interval's worth.
+MAX_DROPPED_IDS = 32
 
 
 @dataclass(frozen=True, slots=True)
@@ -260,7 +266,11 @@ def apply_agent_event(
     order = (t, event.event_id)
     cutoff = record.latest_ms - settings.retention_ms
     if history and order < history[0].order and history[0].occurred_ms <= cutoff:
-        return AgentUpdate(replace(record, dropped_late=record.dropped_late + 1), (), "too_late")
+        if event.event_id in record.dropped_ids:
+            return AgentUpdate(record, (), "too_late")
+        remembered = (*record.dropped_ids, event.event_id)[-MAX_DROPPED_IDS:]
+        return AgentUpdate(replace(record, dropped_late=record.dropped_late + 1, dropped_ids=remembered), (),
+                           "too_late")
 
     position = bisect.bisect_left([e.order for e in history], order)
     live = position == len(history)

@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from connector.processors.agent_state import AgentRecord
+from connector.processors.conversations import AgentConversations, WindowConversations
 from connector.processors.groups import Alert, GroupRecord, PaneRecord, group_window_series, observed_vs_derived
 from connector.processors.keys import GroupKey, parse_agent_key
 from connector.processors.settings import ProcessorSettings
@@ -17,6 +18,7 @@ from connector.processors.windows import WindowSpec, WindowStats
 
 __all__ = [
     "WINDOW_ALIASES",
+    "agent_conversations_view",
     "agent_view",
     "alert_view",
     "group_matches",
@@ -24,6 +26,7 @@ __all__ = [
     "iso",
     "parse_instant",
     "resolve_window",
+    "window_conversations_view",
     "window_view",
     "windows_view",
 ]
@@ -120,3 +123,23 @@ def alert_view(alert: Alert) -> dict[str, Any]:
     data = alert.to_json()
     occurred = data.pop("occurred_ms")
     return {**data, "occurred_at": iso(occurred)}
+
+
+def agent_conversations_view(record: AgentConversations) -> dict[str, Any]:
+    """One agent's Rocket.Chat conversation counts per vendor window ('' agent: the unspecified bucket)."""
+    tenant, vendor, agent = record.key.split(":", 2)
+    return {
+        "key": record.key, "tenant": tenant, "vendor": vendor, "agent": agent, "total": record.total,
+        "windows": [{"start": iso(w.start_ms), "end": iso(w.end_ms), "conversations": w.conversations,
+                     "window_total": w.window_total} for w in record.windows],
+    }
+
+
+def window_conversations_view(record: WindowConversations) -> dict[str, Any]:
+    """One vendor window: every agent's count, the vendor's total and how much of it names an agent."""
+    tenant, vendor, _ = record.key.split(":", 2)
+    return {
+        "key": record.key, "tenant": tenant, "vendor": vendor, "start": iso(record.start_ms),
+        "end": iso(record.end_ms), "by_agent": dict(sorted(record.by_agent.items())),
+        "window_total": record.window_total, "attributed": record.attributed,
+    }

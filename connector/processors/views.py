@@ -37,7 +37,7 @@ from connector.processors.presenters import (
 )
 from connector.processors.streams import Processors, RecordTable
 
-__all__ = ["register_views"]
+__all__ = ["register_views", "routed", "scatter"]
 
 log = logging.getLogger(__name__)
 _FILTERS = ("tenant", "vendor", "type", "id")
@@ -59,7 +59,7 @@ async def _ensure_metadata(app: faust.App, table: RecordTable) -> None:
     await producer._ensure_producer().partitions_for(topic)
 
 
-def _routed(app: faust.App, table: RecordTable, param: str) -> Callable[[Handler], Handler]:
+def routed(app: faust.App, table: RecordTable, param: str) -> Callable[[Handler], Handler]:
     """Like ``app.table_route``: answer here if this worker owns the key, else forward to its owner.
 
     503 when no worker owns the key's partition right now (starting, rebalancing) or the
@@ -133,25 +133,32 @@ async def _gather_remote(app: faust.App, request: Request) -> tuple[list[Any], l
     return items, missing
 
 
+LocalItems = Callable[[list[tuple[str, Any]], dict[str, str | None]], list[Any]]
+
+
+async def scatter(app: faust.App, table: RecordTable, view: View, request: Request, local: LocalItems,
+                  sort_key: Callable[[Any], Any]) -> Response:
+    """A list answered by every worker: ``local`` renders this worker's owned entries of ``table``
+    (with the request's filters), the others' parts are gathered unless ``?scope=local``.
+    503 with ``incomplete`` naming the workers whose part is missing."""
+    await _ensure_metadata(app, table)
+    owned, orphans = _ownership(app, table)
+    items = local(owned, _filters(request))
+    missing: list[str] = [app.conf.canonical_url.human_repr()] if orphans else []
+    if request.query.get("scope") != "local":
+        remote, unreachable = await _gather_remote(app, request)
+        items.extend(remote)
+        missing.extend(unreachable)
+    items.sort(key=sort_key)
+    body: dict[str, Any] = {"count": len(items), "items": items}
+    if missing:
+        body["incomplete"] = missing
+    return view.json(body, status=503 if missing else 200)
+
+
 def register_views(p: Processors) -> None:
     """Attach the query API pages to ``p.app``'s web server."""
     app, tables, settings = p.app, p.tables, p.options.settings
-
-    async def scatter(view: View, request: Request,
-                      local: Callable[[list[tuple[str, Any]], dict[str, str | None]], list[Any]],
-                      sort_key: Callable[[Any], Any]) -> Response:
-        await _ensure_metadata(app, tables.groups)
-        owned, orphans = _ownership(app, tables.groups)
-        items = local(owned, _filters(request))
-        missing: list[str] = [app.conf.canonical_url.human_repr()] if orphans else []
-        if request.query.get("scope") != "local":
-            remote, missing = await _gather_remote(app, request)
-            items.extend(remote)
-        items.sort(key=sort_key)
-        body: dict[str, Any] = {"count": len(items), "items": items}
-        if missing:
-            body["incomplete"] = missing
-        return view.json(body, status=503 if missing else 200)
 
     def local_groups(owned: list[tuple[str, Any]], filters: dict[str, str | None]) -> list[Any]:
         return [
@@ -171,7 +178,7 @@ def register_views(p: Processors) -> None:
         """``GET /availability/groups?tenant=&vendor=&type=&id=``: every group's live availability."""
 
         async def get(self, request: Request) -> Response:
-            return await scatter(self, request, local_groups, lambda item: item["group"])
+            return await scatter(app, tables.groups, self, request, local_groups, lambda item: item["group"])
 
     @app.page("/availability/alerts")
     class Alerts(View):
@@ -182,13 +189,14 @@ def register_views(p: Processors) -> None:
         """
 
         async def get(self, request: Request) -> Response:
-            return await scatter(self, request, local_alerts, lambda item: (item["group"], item["sequence"]))
+            return await scatter(app, tables.groups, self, request, local_alerts,
+                                 lambda item: (item["group"], item["sequence"]))
 
     @app.page("/availability/groups/{group_key}")
     class Group(View):
         """``GET /availability/groups/{group_key}``: one group, answered by the worker owning it."""
 
-        @_routed(app, tables.groups, "group_key")
+        @routed(app, tables.groups, "group_key")
         async def get(self, request: Request, group_key: str) -> Response:
             raw = tables.groups.get(group_key)
             if raw is None:
@@ -199,7 +207,7 @@ def register_views(p: Processors) -> None:
     class GroupWindows(View):
         """``GET .../windows?window=15m|1h&at=``: retained windows up to ``at`` (default: the group's event clock)."""
 
-        @_routed(app, tables.groups, "group_key")
+        @routed(app, tables.groups, "group_key")
         async def get(self, request: Request, group_key: str) -> Response:
             raw = tables.groups.get(group_key)
             if raw is None:
@@ -222,7 +230,7 @@ def register_views(p: Processors) -> None:
     class Agent(View):
         """``GET /availability/agents/{tenant:vendor:agent_id}``: one agent's current state."""
 
-        @_routed(app, tables.agents, "agent_key")
+        @routed(app, tables.agents, "agent_key")
         async def get(self, request: Request, agent_key: str) -> Response:
             raw = tables.agents.get(agent_key)
             if raw is None:

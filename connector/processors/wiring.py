@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from connector.processors.conversation_views import register_conversation_views
 from connector.processors.dashboard import register_dashboard
 from connector.processors.handlers import register_handlers
 from connector.processors.options import WorkerOptions
@@ -16,5 +17,6 @@ def create_processors(options: WorkerOptions) -> Processors:
     processors = build_app(options)
     register_handlers(processors)
     register_views(processors)
+    register_conversation_views(processors)
     register_dashboard(processors)
     return processors

@@ -102,6 +102,12 @@ def test_events_older_than_retained_history_are_dropped_and_history_is_bounded()
     assert too_late.deltas == ()
     assert too_late.record.dropped_late == 1
     assert too_late.record.history == record.history
+    # the same too-late event replayed (a restart re-reads uncommitted input) is not counted twice
+    replayed = apply_agent_event(AgentRecord.from_json(too_late.record.to_json()),
+                                 make_event("v1", "a", 99, BASE_MS + 5 * M, OFF), cfg)
+    assert replayed.outcome == "too_late" and replayed.record.dropped_late == 1
+    another = apply_agent_event(replayed.record, make_event("v1", "a", 97, BASE_MS + 6 * M, OFF), cfg)
+    assert another.record.dropped_late == 2
     # still accepted: within the retained history
     recent = apply_agent_event(record, make_event("v1", "a", 98, record.latest_ms - 15 * M, OFF), cfg)
     assert recent.outcome == "late"

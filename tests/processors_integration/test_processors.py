@@ -14,6 +14,7 @@ import asyncio
 import base64
 import itertools
 import uuid
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +24,7 @@ from connector.config import KafkaSettings
 from connector.kafka.producer import EventProducer
 from connector.kafka.tail import tail_topic
 from connector.kafka.topics import TopicSpec, provision_topics
-from connector.model import to_millis
+from connector.model import AgentConversationsObserved, to_millis
 from connector.processors.health import SEVERITY, HealthStatus, Thresholds, classify, held_status_limit
 from connector.processors.outputs import ALERT_SCHEMA, AVAILABILITY_SCHEMA
 from connector.processors.presenters import window_view
@@ -259,8 +260,46 @@ async def test_worker_killed_mid_stream_and_restarted(deployment: Deployment) ->
     await check_outputs(deployment.settings, groups)
 
 
+def conversation_reports() -> list[AgentConversationsObserved]:
+    """Rocket.Chat counts: three agents and the unspecified bucket over two windows; window 0 re-reported."""
+    base = REPLAY.start.replace(second=0, microsecond=0)
+
+    def report(label: str | None, window: int, count: int, total: int) -> AgentConversationsObserved:
+        start = base + timedelta(minutes=15 * window)
+        return AgentConversationsObserved(
+            event_id=f"conv-{label}-{window}-{count}", vendor="rocketchat", tenant="demo-rocketchat", source="rc",
+            agent_label=label, window_start=start, window_end=start + timedelta(minutes=15), conversations=count,
+            window_total=total, source_cursor="{}")
+
+    first = [report("ana", 0, 2, 6), report("bo", 0, 1, 6), report(None, 0, 3, 6)]
+    second = [report("ana", 1, 4, 5), report("cy", 1, 1, 5)]
+    return [*first, *second, report("ana", 0, 3, 7), report("ana", 0, 3, 7)]  # a re-report, then a repeat
+
+
+async def check_conversations(a: Worker, b: Worker) -> None:
+    """Both workers give the same conversation lists; re-reports replace, repeats change nothing."""
+    async def windows() -> list[Any] | None:
+        status, body = await a.get("/conversations/windows", tenant="demo-rocketchat")
+        return body["items"] if status == 200 and body["count"] == 2 else None
+
+    items = await eventually(windows, limit=QUIESCE_TIMEOUT, what="both conversation windows")
+    assert [(w["by_agent"], w["window_total"], w["attributed"]) for w in items] == [
+        ({"": 3, "ana": 3, "bo": 1}, 7, 4), ({"ana": 4, "cy": 1}, 5, 5)]
+    assert all(w["start"].endswith("Z") for w in items)
+    assert (await b.get("/conversations/windows", tenant="demo-rocketchat")) == (
+        200, {"count": 2, "items": items})
+    status, agents = await b.get("/conversations/agents", vendor="rocketchat")
+    assert status == 200 and [(x["agent"], x["total"]) for x in agents["items"]] == [
+        ("", 3), ("ana", 7), ("bo", 1), ("cy", 1)]
+    for worker in (a, b):
+        status, ana = await worker.get("/conversations/agents/demo-rocketchat:rocketchat:ana")
+        assert status == 200 and [w["conversations"] for w in ana["windows"]] == [3, 4]
+    assert (await a.get("/conversations/agents/demo-rocketchat:rocketchat:nobody"))[0] == 404
+
+
 async def test_two_workers_split_partitions_and_answer_alike(deployment: Deployment) -> None:
     await deployment.produce(REPLAY.events)
+    await deployment.produce(conversation_reports(), deployment.settings.topics.conversation_observations)
     a, b = deployment.worker("a"), deployment.worker("b")
 
     async def split() -> tuple[dict[str, Any], dict[str, Any]] | None:
@@ -284,3 +323,4 @@ async def test_two_workers_split_partitions_and_answer_alike(deployment: Deploym
         agent_id = next(iter(REPLAY.sim.truth.states_at(tenant, REPLAY.end)))
         answers = [await w.get(f"/availability/agents/{tenant}:{vendor}:{agent_id}") for w in (a, b)]
         assert answers[0] == answers[1] and answers[0][0] == 200
+    await check_conversations(a, b)
