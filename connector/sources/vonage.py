@@ -10,7 +10,6 @@ only its end. Each agent's presence, workload and interactions are merged by
 
 from __future__ import annotations
 
-import hashlib
 from collections import Counter
 from datetime import datetime, timedelta
 from typing import Any, ClassVar, Literal
@@ -37,6 +36,7 @@ from connector.sources.base import (
     require_mapping,
 )
 from connector.sources.settings import OFFLINE_SECRET, SourceSettings, offline_common
+from connector.sources.vonage_keys import EndedKeys, activity_key, migrate_keys
 from connector.sources.vonage_state import INTERACTION_CATEGORIES, PRESENCE_CATEGORIES, AgentParts, Point
 
 __all__ = ["MAX_WINDOW", "VonageSource", "VonageStream", "parse_token_response"]
@@ -46,8 +46,7 @@ ACCEPT = "application/vnd.newvoicemedia.v3+json"
 MAX_WINDOW = timedelta(days=31) - timedelta(minutes=1)  # "Request window size limit exceeded 31 days"
 ENDED_RETENTION_MS = 3600 * 1000          # ended activities are remembered this long past upTo
 ONGOING_RETENTION_MS = 7 * 86400 * 1000   # ongoing ones until they end, or this long
-MAX_SEEN = 10_000  # ~50 bytes each: the cursor stays well under Kafka's default 1 MB message
-ENDED_BUCKET_MS = 300 * 1000              # ended keys are kept in buckets of 5 minutes of end time
+MAX_SEEN = 10_000  # at most ~30 bytes each: the cursor stays well under Kafka's default 1 MB message
 
 
 def parse_token_response(body: Any, now: datetime) -> tuple[str, datetime]:
@@ -72,14 +71,6 @@ def _point_from_json(raw: list[Any]) -> Point:
     return Point(at_ms, ending, kind, category, start_ms, name, guid, (load[0], load[1], load[2]))
 
 
-def _key(agent: str, kind: str, start_ms: int, category: str, guid: str) -> str:
-    """A short digest of what identifies an activity (agent, type, start, category, interaction).
-
-    The same digest as ``fingerprint([text])`` (keys in existing cursors stay valid), without its
-    sorting and joining of a one-element list."""
-    return hashlib.sha256(f"{agent}|{kind}|{start_ms}|{category}|{guid}".encode()).hexdigest()[:16]
-
-
 def _own_parts(parts: dict[str, Any], agent: str) -> AgentParts:
     """The agent's parts, copied before they change: the input cursor's tables stay intact.
 
@@ -91,67 +82,6 @@ def _own_parts(parts: dict[str, Any], agent: str) -> AgentParts:
     parts[agent] = own
     return AgentParts(own)
 
-
-class EndedKeys:
-    """``cursor["ended"]``: keys of ended activities, bucketed by end time (5-minute buckets).
-
-    A bucket is a ``{key: end_ms}`` dict, copied on its first write of a page (the input
-    cursor stays intact and untouched buckets are shared with it, so an unchanged bucket is
-    neither copied nor re-encoded) and dropped whole once all of its ends are past the
-    retention horizon.
-    """
-
-    def __init__(self, buckets: dict[str, dict[str, int]]) -> None:
-        self.buckets = buckets  # the page's own shallow copy of the cursor's map
-        self._owned: set[str] = set()
-
-    def __contains__(self, key: str) -> bool:
-        return any(key in bucket for bucket in self.buckets.values())
-
-    def __len__(self) -> int:
-        return sum(len(bucket) for bucket in self.buckets.values())
-
-    def add(self, key: str, end_ms: int) -> None:
-        name = str(end_ms // ENDED_BUCKET_MS)
-        if name not in self._owned:
-            self.buckets[name] = dict(self.buckets.get(name) or {})
-            self._owned.add(name)
-        self.buckets[name][key] = end_ms
-
-    def prune(self, horizon_ms: int) -> None:
-        """Forget buckets whose every end is before ``horizon_ms``."""
-        for name in [n for n in self.buckets if (int(n) + 1) * ENDED_BUCKET_MS <= horizon_ms]:
-            del self.buckets[name]
-
-    def cap(self, limit: int) -> None:
-        """At most ``limit`` keys: the oldest ends go first."""
-        excess = len(self) - max(limit, 0)
-        for name in sorted(self.buckets, key=int):
-            if excess <= 0:
-                return
-            bucket = self.buckets[name]
-            if len(bucket) <= excess:
-                excess -= len(bucket)
-                del self.buckets[name]
-            else:
-                kept = sorted(bucket.items(), key=lambda item: item[1])[excess:]
-                self.buckets[name] = dict(kept)
-                self._owned.add(name)
-                return
-
-
-def _migrate_seen(state: dict[str, Any]) -> None:
-    """Cursors written before ``ended`` kept ended keys in ``seen``: move them into buckets."""
-    if "ended" in state:
-        return
-    ended = EndedKeys({})
-    ongoing: dict[str, list[Any]] = {}
-    for key, (start_ms, end_ms) in state.get("seen", {}).items():
-        if end_ms is None:
-            ongoing[key] = [start_ms, None]
-        else:
-            ended.add(key, end_ms)
-    state["seen"], state["ended"] = ongoing, ended.buckets
 
 
 def _int(value: Any, field: str) -> int:
@@ -200,6 +130,7 @@ class VonageStream(StreamBase[VonageSource]):
     settings_model: ClassVar[type[SourceSettings]] = VonageSource
     auth: ClassVar[AuthSpec] = AuthSpec(AuthKind.BEARER, name="Authorization", headers={"Accept": ACCEPT})
     position_keys: ClassVar[tuple[str, ...]] = ("up_to", "next")
+    _handover: tuple[dict[str, str], set[str]] | None = None  # the last page's ended buckets and their index
 
     # --- auth -------------------------------------------------------------------------------
 
@@ -311,7 +242,7 @@ class VonageStream(StreamBase[VonageSource]):
         points = [base]
         if end_ms is not None and kind != "Presence":
             points.append(Point(end_ms, True, kind, category, start_ms, name, guid, load))
-        return agent, _key(agent, kind, start_ms, category, guid), start_ms, end_ms, points
+        return agent, activity_key(agent, kind, start_ms, category, guid), start_ms, end_ms, points
 
     def handle_response(self, cursor: dict[str, Any], request: RequestSpec, body: Any,
                         now: datetime) -> PageResult:
@@ -319,7 +250,8 @@ class VonageStream(StreamBase[VonageSource]):
             return self._bootstrap(cursor, request, body, now)
         items, meta, up_to = self._check(body)
         state = self.copy_cursor(cursor)
-        _migrate_seen(state)
+        migrate_keys(state)
+        ended = self._ended_keys(cursor, state)
         page = int(request.params.get("page", "1"))
         position = state["next"] or {"start": request.params["start"], "end": request.params["end"],
                                      "page": page, "up_to": None}
@@ -333,7 +265,6 @@ class VonageStream(StreamBase[VonageSource]):
         for agent, held in (state.pop("held", None) or {}).items():  # instants the last page left open
             points[agent] = [_point_from_json(raw) for raw in held]
         seen: dict[str, list[Any]] = state["seen"]
-        ended = EndedKeys(state["ended"])
         keys = []
         starts = []
         for index, item in enumerate(items):
@@ -382,8 +313,21 @@ class VonageStream(StreamBase[VonageSource]):
             state["next"] = {**position, "page": page + 1}
             next_request = self._request(state["next"])
         else:
-            next_request = self._end_window(state, position, now)
+            next_request = self._end_window(state, position, now, ended)
+        self._handover = (state["ended"], ended.index)
         return PageResult(events, dead, unknown, state, next_request)
+
+    def _ended_keys(self, cursor: dict[str, Any], state: dict[str, Any]) -> EndedKeys:
+        """The page's ended keys; their index is taken over from the previous page when ``cursor`` is its output.
+
+        Rebuilding the index costs a split of every bucket; the runtime hands each page's cursor
+        to the next page, so it is built once per run. The handover is taken (not shared): a
+        page that fails, or a cursor used twice, finds none and rebuilds from the buckets.
+        """
+        handover, self._handover = self._handover, None
+        if handover is not None and handover[0] is cursor.get("ended") and state["ended"] == handover[0]:
+            return EndedKeys(state["ended"], handover[1])
+        return EndedKeys(state["ended"])
 
     def _bootstrap(self, cursor: dict[str, Any], request: RequestSpec, body: Any, now: datetime) -> PageResult:
         """A presence-only page from before the start: it sets each agent's presence, emits nothing."""
@@ -474,7 +418,8 @@ class VonageStream(StreamBase[VonageSource]):
         return f"{label}@{iso_z(from_millis(last.start_ms))}" + (
             f"/{last.guid}" if last.guid else "")
 
-    def _end_window(self, state: dict[str, Any], position: dict[str, Any], now: datetime) -> RequestSpec | None:
+    def _end_window(self, state: dict[str, Any], position: dict[str, Any], now: datetime,
+                    ended: EndedKeys) -> RequestSpec | None:
         """The window is read: move ``up_to`` on; a split (catch-up) window goes straight on."""
         start, end = (parse_iso_utc(position[k], field=f"cursor.next.{k}") for k in ("start", "end"))
         up_to = parse_iso_utc(position["up_to"], field="upTo") if position.get("up_to") else end
@@ -484,21 +429,20 @@ class VonageStream(StreamBase[VonageSource]):
             raise PagingError(self.vendor, f"upTo did not advance past the window start {iso_z(start)}")
         state["up_to"] = iso_z(max(up_to, start))
         state["poll"] = None
-        self._prune(state, now)
+        self._prune(state, now, ended)
         if caught_up:
             state["next"] = None
             return None
         state["next"] = self._window(max(up_to, start), now)
         return self._request(state["next"]) if state["next"] else None
 
-    def _prune(self, state: dict[str, Any], now: datetime) -> None:
+    def _prune(self, state: dict[str, Any], now: datetime, ended: EndedKeys) -> None:
         self.prune_dead(state, now)
         up_to_ms = to_millis(parse_iso_utc(state["up_to"], field="cursor.up_to"))
         seen = {k: v for k, v in state["seen"].items() if up_to_ms - v[0] < ONGOING_RETENTION_MS}
         if len(seen) > MAX_SEEN:
             seen = dict(sorted(seen.items(), key=lambda kv: kv[1][0])[-MAX_SEEN:])
         state["seen"] = seen
-        ended = EndedKeys(state["ended"])
         ended.prune(up_to_ms - ENDED_RETENTION_MS + 1)
         ended.cap(MAX_SEEN - len(seen))
         memory = AgentMemory(state["agents"])

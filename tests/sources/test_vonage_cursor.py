@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import copy
 import json
 from datetime import datetime, timedelta
@@ -9,6 +10,7 @@ from typing import Any
 
 from connector.sources.base import RequestSpec
 from connector.sources.vonage import ENDED_RETENTION_MS, MAX_SEEN, VonageStream
+from connector.sources.vonage_keys import ENDED_BUCKET_MS, KEY_CHARS
 from tests.sources.helpers import ids, roundtrip, utc, vonage
 from tests.sources.test_vonage import body, interaction, presence
 
@@ -49,7 +51,7 @@ def read_window(stream: VonageStream, cursor: dict[str, Any], items: list[dict[s
 
 
 def ended_keys(cursor: dict[str, Any]) -> int:
-    return sum(len(bucket) for bucket in cursor["ended"].values())
+    return sum(len(bucket) // KEY_CHARS for bucket in cursor["ended"].values())
 
 
 def test_a_catch_up_window_keeps_about_an_hour_of_ended_keys_not_the_whole_window() -> None:
@@ -108,14 +110,51 @@ def test_handle_response_never_changes_its_input_cursor() -> None:
     assert cursors[3] == before
 
 
-def test_a_cursor_written_before_ended_buckets_is_read_as_before() -> None:
+def hex_of(token: str) -> str:
+    """A key as cursors before the compact form spelled it: 16 hex digits of the same 8 bytes."""
+    return base64.urlsafe_b64decode(token + "=").hex()
+
+
+def older_shapes(cursor: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The cursor as written before buckets (ended keys in "seen"), and with ``{hex key: end_ms}`` buckets."""
+    seen_only, hex_buckets = copy.deepcopy(cursor), copy.deepcopy(cursor)
+    for shape in (seen_only, hex_buckets):
+        shape["seen"] = {hex_of(k): v for k, v in shape["seen"].items()}
+    hex_buckets["ended"] = {}
+    for name, text in seen_only.pop("ended").items():
+        end_ms = int(name) * ENDED_BUCKET_MS
+        keys = [hex_of(text[i:i + KEY_CHARS]) for i in range(0, len(text), KEY_CHARS)]
+        seen_only["seen"].update({key: [end_ms - 20_000, end_ms] for key in keys})
+        hex_buckets["ended"][name] = dict.fromkeys(keys, end_ms)
+    return seen_only, hex_buckets
+
+
+def test_cursors_written_before_the_compact_keys_are_read_as_before() -> None:
     end = START + timedelta(hours=1)
     stream = VonageStream(vonage(start_at=START, presence_lookback_seconds=0))
     items = calls(1, agents=3)
     _, cursors = read_window(stream, stream.initial_cursor(end), items, end)
-    old = copy.deepcopy(cursors[-1])
-    for bucket in old.pop("ended").values():  # the old shape: ended keys in "seen" as [start, end]
-        old["seen"].update({key: [end_ms - 20_000, end_ms] for key, end_ms in bucket.items()})
-    again, migrated = read_window(stream, old, items, end + timedelta(minutes=1))
-    assert again == [] and ended_keys(migrated[-1]) == ended_keys(cursors[-1])
-    assert all(v[1] is None for v in migrated[-1]["seen"].values())
+    for old in older_shapes(cursors[-1]):
+        again, migrated = read_window(stream, roundtrip(old), items, end + timedelta(minutes=1))
+        assert again == [] and ended_keys(migrated[-1]) == ended_keys(cursors[-1])
+        assert all(v[1] is None for v in migrated[-1]["seen"].values())
+        assert set(migrated[-1]["seen"]) == set(cursors[-1]["seen"])
+
+
+def test_the_ended_index_is_taken_over_only_from_the_page_before() -> None:
+    """A cursor used twice (a page retried after a failure) de-duplicates exactly as the first time."""
+    end = START + timedelta(hours=2)
+    stream = VonageStream(vonage(start_at=START, presence_lookback_seconds=0))
+    items = calls(2)
+    _, cursors = read_window(stream, stream.initial_cursor(end), items, end)
+    mid = cursors[len(cursors) // 2]
+    page = mid["next"]["page"]
+    request = RequestSpec("GET", "/stats/agent-activities", {
+        "start": iso(START), "end": iso(end), "include": "Processed", "page": str(page)})
+    shifted = items[(page - 2) * 100 + 50:page * 100]
+    first = stream.handle_response(mid, request, body(shifted, up_to=iso(end), page=page, pages=len(cursors)), end)
+    second = stream.handle_response(mid, request, body(shifted, up_to=iso(end), page=page, pages=len(cursors)), end)
+    fresh = VonageStream(vonage(start_at=START, presence_lookback_seconds=0)).handle_response(
+        roundtrip(mid), request, body(shifted, up_to=iso(end), page=page, pages=len(cursors)), end)
+    assert ids(first.events) == ids(second.events) == ids(fresh.events) != []
+    assert first.next_cursor == second.next_cursor == fresh.next_cursor
