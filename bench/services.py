@@ -128,7 +128,8 @@ class Worker(_Process):
         command = ["-m", "connector.processors.cli", str(config), "--web-port", str(self.port),
                    "--data-dir", str(workdir / f"data-{name}"), "--loglevel", "warning"]
         if profile_to is not None:
-            command = ["-m", "pyinstrument", "--renderer", "text", "--outfile", str(profile_to), *command]
+            command = (["-m", "cProfile", "-o", str(profile_to), *command] if profile_to.suffix == ".prof" else
+                       ["-m", "pyinstrument", "--renderer", "text", "--outfile", str(profile_to), *command])
         super().__init__([sys.executable, *command], workdir / f"{name}.log", env)
 
     @property

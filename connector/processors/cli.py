@@ -58,6 +58,9 @@ def run_worker(options: WorkerOptions, loglevel: str = "info") -> None:
     # keep the connector's logging when `agent-connector` set it up; otherwise let faust configure its own
     configured = bool(logging.getLogger().handlers)
     worker = Worker(processors.app, loglevel=loglevel, redirect_stdouts=False, override_logging=not configured)
+    # faust's terminal spinner sets the root logger to DEBUG (so every debug line moves it) at levels of
+    # WARNING and above: every aiokafka send then builds a log record, a third of the worker's CPU
+    worker.spinner = None
     worker.execute_from_commandline()
 
 

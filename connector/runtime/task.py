@@ -90,19 +90,22 @@ class SourceTask:
 
     async def run(self, stop: asyncio.Event) -> None:
         self.cursor = self.offsets.get(self.name) or self.stream.initial_cursor(self.clock())
+        loop = asyncio.get_running_loop()
         while not stop.is_set():
-            delay = self.poll_interval + random.uniform(0, self.poll_jitter)
+            # polls start every interval (fixed rate), not an interval after the last one ended: a change
+            # waits at most one interval plus one poll's duration, however long polls take
+            next_start = loop.time() + self.poll_interval + random.uniform(0, self.poll_jitter)
             try:
                 await self.poll_once(stop)
             except (FetchError, VendorError, PagingError) as exc:
-                delay = self._failed(exc)
+                next_start = loop.time() + self._failed(exc)
             except asyncio.CancelledError:
                 raise
             except Exception as exc:  # a bug must not take the other sources down
                 log.exception("source poll crashed", extra={"source": self.name})
-                delay = self._failed(exc)
+                next_start = loop.time() + self._failed(exc)
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), timeout=delay)
+                await asyncio.wait_for(stop.wait(), timeout=max(0.0, next_start - loop.time()))
         self.health.status = "stopped"
 
     def _failed(self, exc: Exception) -> float:
