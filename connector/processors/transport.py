@@ -44,18 +44,32 @@ log = logging.getLogger(__name__)
 DRAIN_TIMEOUT_SECONDS = 60.0
 
 
+class _DrainMarker:
+    """Queued behind the buffered writes; faust's buffer "publishes" it once every write before it is
+    handed to aiokafka. Waiting for it, rather than for an empty buffer, cannot be starved by
+    handlers that keep writing while the commit waits."""
+
+    def __init__(self) -> None:
+        self.reached = asyncio.Event()
+        self.message = self
+        self.channel = self
+
+    async def publish_message(self, fut: Any, wait: bool = False) -> None:
+        self.reached.set()
+
+
 async def drain(buffer: ProducerBuffer, timeout_seconds: float = DRAIN_TIMEOUT_SECONDS) -> None:
-    """Return once ``buffer`` holds no message; raise if it still does after ``timeout_seconds``."""
-    deadline = time.monotonic() + timeout_seconds
-    while buffer.size:
-        if time.monotonic() > deadline:
-            raise RuntimeError(f"{buffer.size} table writes still unsent after {timeout_seconds:.0f} s; "
-                               "not committing input offsets past them")
-        buffer.message_sent.clear()
-        try:
-            await asyncio.wait_for(buffer.message_sent.wait(), timeout=0.1)
-        except TimeoutError:
-            continue
+    """Return once every write buffered when called has been handed to aiokafka; raise after
+    ``timeout_seconds`` (the commit then fails rather than pass writes that were never sent)."""
+    if not buffer.size:
+        return
+    marker = _DrainMarker()
+    buffer.pending.put_nowait(marker)
+    try:
+        await asyncio.wait_for(marker.reached.wait(), timeout=timeout_seconds)
+    except TimeoutError:
+        raise RuntimeError(f"table writes still unsent after {timeout_seconds:.0f} s ({buffer.size} buffered); "
+                           "not committing input offsets past them") from None
 
 
 #: Table writes buffered before faust holds the streams back to let the buffer drain. faust's 100

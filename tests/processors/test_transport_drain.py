@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-from typing import Any, cast
+from types import SimpleNamespace
+from typing import Any
 
 import pytest
 from faust.transport.producer import ProducerBuffer
@@ -11,41 +12,74 @@ from faust.transport.producer import ProducerBuffer
 from connector.processors.transport import drain
 
 
-class SlowBuffer:
-    """What ``drain`` and faust's flush read of a producer buffer, sending one message per ``delay``."""
+class SlowChannel:
+    """Stands in for a changelog topic whose publish takes ``delay`` seconds."""
 
-    state = "running"
+    def __init__(self, delay: float) -> None:
+        self.delay, self.published = delay, 0
 
-    def __init__(self, messages: int, delay: float) -> None:
-        self.pending, self.delay = messages, delay
-        self.message_sent = asyncio.Event()
+    async def publish_message(self, fut: Any, wait: bool = False) -> None:
+        await asyncio.sleep(self.delay)
+        self.published += 1
 
-    @property
-    def size(self) -> int:
-        return self.pending
 
-    async def send_all(self) -> None:
-        while self.pending:
-            await asyncio.sleep(self.delay)
-            self.pending -= 1
-            self.message_sent.set()
+async def running_buffer() -> ProducerBuffer:
+    buffer = ProducerBuffer()
+    buffer.app = SimpleNamespace(conf=SimpleNamespace(producer_threaded=False))  # type: ignore[assignment]
+    await buffer.start()
+    return buffer
+
+
+def write(buffer: ProducerBuffer, channel: SlowChannel) -> None:
+    buffer.put(SimpleNamespace(message=SimpleNamespace(channel=channel)))  # type: ignore[arg-type]
 
 
 async def test_faust_flush_returns_with_writes_unsent_and_drain_does_not() -> None:
-    faust_buffer = SlowBuffer(messages=3, delay=0.25)
-    sender = asyncio.create_task(faust_buffer.send_all())
-    await ProducerBuffer.flush_atmost(cast(Any, faust_buffer), None)
-    assert faust_buffer.size > 0, "faust's flush waited for everything: the repair would be unnecessary"
-    await sender
+    buffer = await running_buffer()
+    try:
+        channel = SlowChannel(delay=0.25)
+        for _ in range(3):
+            write(buffer, channel)
+        await buffer.flush()
+        assert channel.published < 3, "faust's flush waited for everything: the repair would be unnecessary"
+        await drain(buffer)
+        assert channel.published == 3
+    finally:
+        await buffer.stop()
 
-    ours = SlowBuffer(messages=3, delay=0.25)
-    sender = asyncio.create_task(ours.send_all())
-    await drain(cast(Any, ours))
-    assert ours.size == 0
-    await sender
+
+async def test_drain_is_not_starved_by_writes_made_while_it_waits() -> None:
+    buffer = await running_buffer()
+    channel = SlowChannel(delay=0.02)
+    stop = asyncio.Event()
+
+    async def keep_writing() -> None:
+        while not stop.is_set():
+            write(buffer, channel)
+            write(buffer, channel)
+            await asyncio.sleep(0.02)
+
+    writer = asyncio.create_task(keep_writing())
+    try:
+        await asyncio.sleep(0.1)
+        before = buffer.size
+        await drain(buffer, timeout_seconds=30)
+        assert channel.published >= before  # what was buffered when it was called went out
+        assert buffer.size > 0  # and it returned while newer writes were still buffered
+    finally:
+        stop.set()
+        await writer
+        buffer.pending = asyncio.Queue()
+        await buffer.stop()
 
 
 async def test_drain_fails_loudly_when_nothing_leaves_the_buffer() -> None:
-    stuck = SlowBuffer(messages=2, delay=3600)
-    with pytest.raises(RuntimeError, match="2 table writes still unsent"):
-        await drain(cast(Any, stuck), timeout_seconds=0.3)
+    buffer = await running_buffer()
+    try:
+        write(buffer, SlowChannel(delay=3600))
+        write(buffer, SlowChannel(delay=0))
+        with pytest.raises(RuntimeError, match="table writes still unsent"):
+            await drain(buffer, timeout_seconds=0.3)
+    finally:
+        buffer.pending = asyncio.Queue()
+        await buffer.stop()
