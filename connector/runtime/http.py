@@ -19,6 +19,7 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
+from http.cookiejar import CookieJar
 from typing import Any
 
 import httpx
@@ -52,6 +53,18 @@ def _tls_context() -> ssl.SSLContext:
     """One TLS context (CA bundle loaded once) shared by every source's client: building one
     per client took ~30 ms of CPU each, seconds at start with a hundred sources."""
     return httpx.create_ssl_context()
+
+
+class _NoCookies(CookieJar):
+    """No vendor API uses cookies (every one authenticates per request), yet httpx runs every
+    response through the standard library's cookie parsing: a jar that keeps nothing skips it."""
+
+    def extract_cookies(self, response: Any, request: Any) -> None:
+        return None
+
+
+#: request URLs (with their query) kept per source: a poll usually asks what the last one asked
+_URL_CACHE_SIZE = 16
 
 
 class FetchError(Exception):
@@ -138,9 +151,25 @@ class SourceHttp:
             transport=transport,
             verify=_tls_context(),
             follow_redirects=True,
+            cookies=_NoCookies(),
         )
+        self._urls: dict[tuple[str, tuple[tuple[str, str], ...]], httpx.URL] = {}
         self._slots = asyncio.Semaphore(max_concurrency)
         self._limiter = RateLimiter(requests_per_second, burst=max_concurrency)
+
+    def _url(self, request: HttpRequest) -> httpx.URL:
+        """The absolute URL of a request, query included, built once per distinct path and params.
+
+        httpx parses and merges a relative URL with the base URL and the params on every
+        request; built once, the same ``httpx.URL`` passes through its merge unchanged."""
+        key = (request.path, tuple(request.params.items()) if request.params else ())
+        url = self._urls.get(key)
+        if url is None:
+            if len(self._urls) >= _URL_CACHE_SIZE:
+                self._urls.clear()
+            url = self._urls[key] = self.client.build_request(
+                "GET", request.path.lstrip("/"), params=request.params or None).url
+        return url
 
     async def close(self) -> None:
         await self.client.aclose()
@@ -187,10 +216,9 @@ class SourceHttp:
         async with self._slots:
             await self._limiter.acquire()
             try:
-                response = await self.client.request(
-                    request.method, request.path.lstrip("/"), params=request.params or None,
-                    headers=request.headers, json=request.json_body, data=request.form,
-                )
+                response = await self.client.send(self.client.build_request(
+                    request.method, self._url(request), headers=request.headers, json=request.json_body,
+                    data=request.form))
             except httpx.TimeoutException as exc:
                 raise _Retry("timeout", f"{where} timed out ({type(exc).__name__})") from None
             except httpx.TransportError as exc:

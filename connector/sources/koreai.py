@@ -158,6 +158,9 @@ class KoreaiStream(StreamBase[KoreaiSource]):
     auth: ClassVar[AuthSpec] = AuthSpec(AuthKind.KOREAI_JWT, name="auth", headers={"Content-Type": "application/json"})
     personal_fields: ClassVar[frozenset[str]] = frozenset({"firstname", "lastname", "email"})
     position_keys: ClassVar[tuple[str, ...]] = ("day", "next")
+    #: per agent, what its last mapping read and left: ``(day, offset, status list, mark after)``.
+    #: In memory only: a restart maps everything once, as before.
+    _applied: dict[str, tuple[str, int, list[Any], list[Any]]] | None = None
 
     @property
     def zone(self) -> ZoneInfo:
@@ -244,6 +247,7 @@ class KoreaiStream(StreamBase[KoreaiSource]):
         source_cursor = self.source_cursor({**state, "next": position})
         window_end = datetime.combine(day + timedelta(days=1), datetime.min.time(), UTC) + timedelta(minutes=offset)
         ctx = _Page(self, state, source_cursor, now, min(window_end, now))
+        ctx.day = day.isoformat()
         user_ids = []
         for index, agent in enumerate(body["data"]):
             user_id = ctx.agent(agent, f"data[{index}]", offset)
@@ -268,6 +272,24 @@ class KoreaiStream(StreamBase[KoreaiSource]):
                 state["next"] = following
                 next_request = self._request(following)
         return PageResult(ctx.events, ctx.dead, ctx.unknown, state, next_request)
+
+    def unchanged(self, user_id: str, day: str, offset: int, statuses: list[Any], mark: list[Any] | None) -> bool:
+        """Whether an agent's intervals are the very ones its last mapping applied, onto the mark it left.
+
+        Re-reading a day returns every interval again; applied to the mark they left, each is
+        "read before" and changes nothing, so sorting and parsing them again is skipped.
+        """
+        last = (self._applied or {}).get(user_id)
+        return (last is not None and mark is not None and last[3] == mark and last[0] == day
+                and last[1] == offset and last[2] == statuses)
+
+    def remember(self, user_id: str, day: str, offset: int, statuses: list[Any], mark: list[Any] | None) -> None:
+        """What an agent's mapping read and left (not when a record of it was dead-lettered)."""
+        if mark is None:
+            return
+        if self._applied is None:
+            self._applied = {}
+        self._applied[user_id] = (day, offset, statuses, mark)
 
     def _next_window(self, position: dict[str, Any], now: datetime) -> dict[str, Any] | None:
         """The next (day, phase) of this poll, or None once today's last phase was read."""
@@ -294,6 +316,7 @@ class _Page:
                  window_end: datetime) -> None:
         self.stream, self.state, self.source_cursor, self.now = stream, state, source_cursor, now
         self.window_end = window_end
+        self.day = ""  # the local day the page is of (set by handle_response)
         self.memory = AgentMemory(state["agents"])
         self.events: list[Event] = []
         self.dead: list[DeadLetter] = []
@@ -320,6 +343,11 @@ class _Page:
         if not isinstance(statuses, list):
             self._dead(agent, f"{location}.status", "status: expected an array of intervals", "unknown_shape")
             return user_id
+        day = self.day
+        if self.stream.unchanged(user_id, day, offset, statuses, self.state["intervals"].get(user_id)):
+            self._trailing_gap(user_id)  # the window's end moves with now: a gap may begin without news
+            return user_id
+        dead_before = len(self.dead)
         intervals = []
         for index, raw in enumerate(statuses):
             try:
@@ -330,6 +358,8 @@ class _Page:
         for interval in sorted(intervals, key=lambda item: item.start):  # stable: the vendor's order within a second
             self._apply(user_id, interval, same_second[interval.start])
             same_second[interval.start] += 1
+        if len(self.dead) == dead_before:
+            self.stream.remember(user_id, day, offset, statuses, self.state["intervals"].get(user_id))
         self._trailing_gap(user_id)
         return user_id
 

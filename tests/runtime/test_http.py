@@ -152,3 +152,36 @@ async def test_documented_client_errors_are_not_retried(server: tuple[str, Scrip
         await client(url).fetch_json(request())
     assert caught.value.kind == "client_error" and "31 days" in str(caught.value)
     assert len(seen) == 1
+
+
+async def test_urls_are_the_ones_httpx_builds_and_reused(server: tuple[str, Script, list[web.Request]]) -> None:
+    url, _script, seen = server
+    http = client(url + "/base")
+    try:
+        for path, params in [("/v1/search", {"a": "1 2", "b": "ü"}), ("/v1/search", {"a": "1 2", "b": "ü"}),
+                             ("v1/other", {}), ("v1/search", {"a": "3"})]:
+            async def build(path: str = path, params: dict[str, str] = params) -> HttpRequest:
+                return HttpRequest("GET", path, params, {}, None, None)
+            assert await http.fetch_json(build) == {"ok": True}
+            expected = http.client.build_request("GET", path.lstrip("/"), params=params or None).url
+            assert str(seen[-1].url) == str(expected)
+        assert len(http._urls) == 3  # the repeated path and params built once
+    finally:
+        await http.close()
+
+
+async def test_cookies_set_by_a_server_are_not_kept(server: tuple[str, Script, list[web.Request]]) -> None:
+    url, script, seen = server
+
+    def with_cookie(r: web.Request) -> web.Response:
+        response = web.json_response({"ok": True})
+        response.set_cookie("session", "abc")
+        return response
+    script.append(with_cookie)
+    http = client(url)
+    try:
+        await http.fetch_json(request())
+        await http.fetch_json(request())
+        assert "Cookie" not in seen[-1].headers and not http.client.cookies
+    finally:
+        await http.close()

@@ -270,3 +270,47 @@ def test_two_intervals_starting_in_one_second_are_both_applied_once() -> None:
     assert [s[0] for s in states(first.events)] == ["WRAP_UP", "AVAILABLE", "AWAY"]
     again = stream.handle_response(roundtrip(first.next_cursor), request, body, NOW)
     assert again.events == []
+
+
+def test_an_unchanged_agent_is_not_mapped_again_but_its_trailing_gap_still_comes() -> None:
+    """A re-read of the same intervals skips their parsing; the gap that begins as the window moves on is kept."""
+    stream = KoreaiStream(koreai(start_at=utc(2023, 3, 10, 12)))
+    cursor, request = begin(stream)
+    body = page(agent("u-1", interval("AVAILABLE", "2023-03-10T20:00:00", "2023-03-10T21:00:00")),
+                agent("u-2", interval("BUSY", "2023-03-10T20:00:00")))
+    first = stream.handle_response(cursor, request, body, utc(2023, 3, 10, 15, 30, 2))  # u-1 ended 2 s ago
+    assert [e.agent_id for e in first.events] == ["u-1", "u-2"]
+    assert stream.unchanged("u-2", "2023-03-10", -330, body["data"][1]["status"],
+                            first.next_cursor["intervals"]["u-2"])
+    later = utc(2023, 3, 10, 15, 31)
+    again = stream.handle_response(first.next_cursor, request, json.loads(json.dumps(body)), later)
+    fresh = KoreaiStream(koreai(start_at=utc(2023, 3, 10, 12))).handle_response(
+        roundtrip(first.next_cursor), request, body, later)
+    assert states(again.events) == states(fresh.events) == [("OFFLINE", "AVAILABLE", "2023-03-10T15:30:00+00:00")]
+    assert again.next_cursor == fresh.next_cursor
+
+
+def test_an_agent_is_mapped_again_when_its_intervals_or_the_cursor_differ() -> None:
+    stream = KoreaiStream(koreai(start_at=utc(2023, 3, 10, 12)))
+    cursor, request = begin(stream)
+    body = page(agent("u-1", interval("AVAILABLE", "2023-03-10T20:00:00")))
+    first = stream.handle_response(cursor, request, body, NOW)
+    statuses = body["data"][0]["status"]
+    mark = first.next_cursor["intervals"]["u-1"]
+    assert stream.unchanged("u-1", "2023-03-10", -330, statuses, mark)
+    assert not stream.unchanged("u-1", "2023-03-10", -330, statuses, [mark[0] - 1000, None, 0])  # another cursor
+    assert not stream.unchanged("u-1", "2023-03-10", -300, statuses, mark)  # another offset
+    assert not stream.unchanged("u-1", "2023-03-10", -330, [*statuses, statuses[0]], mark)
+    # from the initial cursor (a retried first page) everything is mapped again, with the same events
+    assert stream.handle_response(cursor, request, body, NOW).events == first.events
+
+
+def test_an_agent_with_a_dead_lettered_interval_is_always_mapped() -> None:
+    stream = KoreaiStream(koreai(start_at=utc(2023, 3, 10, 12)))
+    cursor, request = begin(stream)
+    body = page(agent("u-1", interval("AVAILABLE", "2023-03-10T20:00:00", "2023-03-10T21:00:00"),
+                      {"primaryStatus": "BUSY", "startTime": "garbage", "endTime": "-"}))
+    first = stream.handle_response(cursor, request, body, NOW)
+    assert len(first.dead_letters) == 1
+    assert not stream.unchanged("u-1", "2023-03-10", -330, body["data"][0]["status"],
+                                first.next_cursor["intervals"]["u-1"])
