@@ -11,8 +11,10 @@ committed is not written again; the JSON of the large maps a page did not change
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
+from collections.abc import Awaitable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -138,18 +140,28 @@ class OffsetStore:
         return self._cursors.get(source)
 
     async def commit(self, source: str, cursor: dict[str, Any]) -> bool:
-        """Write a cursor and wait for the broker's acknowledgement; False when it was committed already.
+        """Write a cursor and wait for the broker's acknowledgement; False when it was committed already."""
+        return await (await self.begin_commit(source, cursor))
 
-        The record is handed over at once (no linger): the caller waits for it anyway.
+    async def begin_commit(self, source: str, cursor: dict[str, Any]) -> asyncio.Future[bool]:
+        """Hand a cursor's record over (at once, no linger); the future resolves once it is acknowledged.
+
+        The caller may do other work meanwhile (map and produce the next page) but must await
+        the future before it begins the source's next commit, so cursors land in order.
         """
         last = self._cursors.get(source)
         if last is not None and (last is cursor or last == cursor):
-            return False
+            done: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
+            done.set_result(False)
+            return done
         encoder = self._encoders.get(source)
         if encoder is None:
             encoder = self._encoders[source] = CursorEncoder()
         text = f'{{"cursor":{encoder.encode(cursor)},"committed_at":{_dumps(datetime.now(UTC).isoformat())}}}'
         future = await self._producer.send_now(self.topic, _key(source), text.encode())
+        return asyncio.ensure_future(self._acknowledged(source, cursor, future))
+
+    async def _acknowledged(self, source: str, cursor: dict[str, Any], future: Awaitable[Any]) -> bool:
         await future
         self._cursors[source] = cursor
         return True

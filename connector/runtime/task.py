@@ -128,21 +128,34 @@ class SourceTask:
         return float(min(self.max_backoff, backoff)) + random.uniform(0, self.poll_jitter)
 
     async def poll_once(self, stop: asyncio.Event | None = None) -> None:
-        """Read every page this poll has; commit each page's cursor once its events are acknowledged."""
+        """Read every page this poll has; commit each page's cursor once its events are acknowledged.
+
+        A page's cursor commit is in flight while the next page is fetched, mapped and produced
+        (it is awaited before that page's own commit begins): a page still never has its cursor
+        written before its events are acknowledged, and cursors land in order. A crash re-reads
+        from the last acknowledged cursor: at most the two pages whose cursors were not yet written.
+        """
         assert self.cursor is not None
-        request = self.stream.first_request(self.cursor, self.clock())
-        while request is not None:
-            current = request
-            body = await self.http.fetch_json(lambda spec=current: self.auth.build(spec),  # type: ignore[misc]
-                                              self.auth.reauthenticate)
-            page = self.stream.handle_response(self.cursor, current, body, self.clock())
-            await self._deliver(page)
-            await self.offsets.commit(self.name, page.next_cursor)
-            self.cursor = page.next_cursor
-            self.metrics.pages.labels(self.name).inc()
-            request = page.next_request
-            if stop is not None and stop.is_set():
-                break  # committed; the rest of the poll continues from this cursor next time
+        cursor = self.cursor  # the newest page's cursor: committed, or its commit in flight
+        request = self.stream.first_request(cursor, self.clock())
+        committing: tuple[asyncio.Future[bool], dict[str, Any]] | None = None
+        try:
+            while request is not None:
+                current = request
+                body = await self.http.fetch_json(lambda spec=current: self.auth.build(spec),  # type: ignore[misc]
+                                                  self.auth.reauthenticate)
+                page = self.stream.handle_response(cursor, current, body, self.clock())
+                await self._deliver(page)
+                if committing is not None:
+                    pending, committing = committing, None
+                    await self._committed(*pending)
+                committing = (await self.offsets.begin_commit(self.name, page.next_cursor), page.next_cursor)
+                cursor, request = page.next_cursor, page.next_request
+                if stop is not None and stop.is_set():
+                    break  # committed below; the rest of the poll continues from this cursor next time
+        finally:
+            if committing is not None:
+                await self._committed(*committing)
         self.metrics.polls.labels(self.name, "ok").inc()
         self.metrics.healthy.labels(self.name).set(1)
         self.health.status = "healthy"
@@ -152,6 +165,12 @@ class SourceTask:
         lag_from = self._cursor_time()
         if lag_from is not None:
             self.metrics.cursor_lag.labels(self.name).set(max(0.0, (self.clock() - lag_from).total_seconds()))
+
+    async def _committed(self, pending: asyncio.Future[bool], cursor: dict[str, Any]) -> None:
+        """Wait for a page's cursor commit; only then is it the cursor a restart or retry begins from."""
+        await pending
+        self.cursor = cursor
+        self.metrics.pages.labels(self.name).inc()
 
     def _cursor_time(self) -> datetime | None:
         reader = getattr(self.stream, "cursor_time", None)
