@@ -49,6 +49,7 @@ from connector.processors.messages import (
 from connector.processors.observed import derived_group_key, snapshot_of
 from connector.processors.outputs import ALERT_SCHEMA, AVAILABILITY_SCHEMA, alert_record, availability_record
 from connector.processors.streams import Processors
+from connector.processors.transport import direct_producer
 from connector.serde.codec import DecodeError
 
 __all__ = ["register_handlers"]
@@ -109,8 +110,10 @@ def register_handlers(p: Processors) -> None:
     async def stop_guard(sender: Any, **_: Any) -> None:
         await guard.stop()
 
+    group_changes_topic = topics.group_changes.get_topic_name()
+
     async def send_group(message: GroupMessage) -> None:
-        await topics.group_changes.send(key=message.group.encode(), value=message.encode())
+        await direct_producer(app).send_direct(group_changes_topic, message.group.encode(), message.encode())
 
     @app.agent(topics.agent_state, name="agent-events")
     async def agent_events(stream: faust.StreamT[Any]) -> None:
@@ -143,7 +146,8 @@ def register_handlers(p: Processors) -> None:
     async def publish(record: GroupRecord) -> None:
         value = p.serializer.serialize_record(names.availability, AVAILABILITY_SCHEMA,
                                               availability_record(record, settings))
-        await topics.availability.send(key=record.group.encode(), value=value, headers=availability_headers)
+        await direct_producer(app).send_direct(names.availability, record.group.encode(), value,
+                                               availability_headers)
 
     @app.agent(topics.group_changes, name="group-changes")
     async def group_changes(stream: faust.StreamT[Any]) -> None:
