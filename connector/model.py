@@ -57,17 +57,27 @@ EVENT_ID_NAMESPACE = uuid.UUID("5b0c8f52-7d2e-4c1e-9a77-2f6a3c1d9e10")
 _NAMESPACE_BYTES = EVENT_ID_NAMESPACE.bytes
 
 
+_ID_PREFIXES: dict[tuple[str, str], Any] = {}  # (vendor, tenant) -> SHA-1 state after namespace and prefix
+_VERSION_5 = (0xF << 76, 0x5 << 76)             # uuid5: version nibble of byte 6
+_VARIANT = (0x3 << 62, 0x2 << 62)               # RFC 4122 variant: top bits of byte 8
+
+
 def deterministic_event_id(vendor: str, tenant: str, *record_key: object) -> str:
     """Same vendor record -> same id, so consumers can de-duplicate repeats.
 
     ``str(uuid.uuid5(EVENT_ID_NAMESPACE, name))`` computed directly (SHA-1 of namespace and
     name, version and variant bits set): the same ids without building a ``UUID`` per event.
+    The hash state after the namespace and ``vendor``/``tenant`` is kept per source and copied.
     """
-    name = "\x1f".join([vendor, tenant, *(str(part) for part in record_key)])
-    digest = bytearray(hashlib.sha1(_NAMESPACE_BYTES + name.encode()).digest()[:16])
-    digest[6] = (digest[6] & 0x0F) | 0x50
-    digest[8] = (digest[8] & 0x3F) | 0x80
-    h = digest.hex()
+    base = _ID_PREFIXES.get((vendor, tenant))
+    if base is None:
+        base = _ID_PREFIXES[(vendor, tenant)] = hashlib.sha1(_NAMESPACE_BYTES + f"{vendor}\x1f{tenant}".encode())
+    digest = base.copy()
+    if record_key:
+        digest.update(("\x1f" + "\x1f".join([str(part) for part in record_key])).encode())
+    value = int.from_bytes(digest.digest()[:16])
+    value = (value & ~_VERSION_5[0]) | _VERSION_5[1]
+    h = f"{(value & ~_VARIANT[0]) | _VARIANT[1]:032x}"
     return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
 
 

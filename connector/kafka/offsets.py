@@ -14,8 +14,9 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
+from json.encoder import encode_basestring_ascii  # type: ignore[attr-defined]
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
@@ -31,49 +32,60 @@ _NAMESPACE = "agent-connector"
 _dumps = json.JSONEncoder(separators=(",", ":")).encode
 #: maps at least this large are encoded apart and their text reused while the object is the same
 _CACHED_FROM = 32
+#: strings at least this long (Vonage's joined ended keys) are encoded apart and their text reused
+_LONG_TEXT = 256
+_quote = encode_basestring_ascii
+Cache = dict[int, tuple[Any, int, str]]
 
 
 def _worth_apart(item: object) -> bool:
-    """A large map, or a map of large maps (Vonage's ``ended`` buckets): encoded apart, text reused."""
+    """A large map, or a map holding long strings: encoded apart, the text of unchanged parts reused."""
     if type(item) is not dict:
         return False
-    return len(item) >= _CACHED_FROM or any(type(v) is dict and len(v) >= _CACHED_FROM for v in item.values())
+    return len(item) >= _CACHED_FROM or any(type(v) is str and len(v) >= _LONG_TEXT for v in item.values())
 
 
 class CursorEncoder:
-    """JSON of one source's successive cursors, reusing the text of unchanged large maps.
+    """JSON of one source's successive cursors, reusing the text of unchanged large parts.
 
     Streams never change a cursor they were given (``handle_response`` copies before it
-    writes, and copies a large map's inner dicts on write), so a map that is the very same
-    object as in the previous commit has the same content: its text is reused instead of
-    encoded again. The size is checked too, as a guard.
+    writes, and copies an agent's table, or replaces a value, on write), so a map, table or
+    string that is the very same object as in the previous commit has the same content: its
+    text is reused instead of encoded again. The size is checked too, as a guard. A large map
+    of tables (Vonage's ``parts``) or of strings (its ``ended`` buckets) is reused per entry.
     """
 
     def __init__(self) -> None:
-        self._cache: dict[int, tuple[object, int, str]] = {}
+        self._cache: Cache = {}
 
     def encode(self, cursor: dict[str, Any]) -> str:
-        fresh: dict[int, tuple[object, int, str]] = {}
-        text = self._object(cursor, fresh)
-        self._cache = fresh  # keeps exactly the maps of this cursor alive (ids stay unique)
+        fresh: Cache = {}
+        large = [key for key, item in cursor.items() if _worth_apart(item)]
+        pieces = []
+        if len(large) < len(cursor):
+            skip = set(large)
+            pieces.append(_dumps({k: v for k, v in cursor.items() if k not in skip})[1:-1])
+        for key in large:
+            pieces.append(f"{_quote(key)}:{self._reused(cursor[key], fresh, self._map)}")
+        self._cache = fresh  # keeps exactly the parts of this cursor alive (ids stay unique)
+        return "{" + ",".join(p for p in pieces if p) + "}"
+
+    def _reused(self, item: Any, fresh: Cache, encode: Callable[[Any, Cache], str]) -> str:
+        hit = self._cache.get(id(item))
+        text = hit[2] if hit is not None and hit[0] is item and hit[1] == len(item) else encode(item, fresh)
+        fresh[id(item)] = (item, len(item), text)
         return text
 
-    def _object(self, value: dict[str, Any], fresh: dict[int, tuple[object, int, str]]) -> str:
-        large = [key for key, item in value.items() if _worth_apart(item)]
-        if not large:
+    def _map(self, value: dict[str, Any], fresh: Cache) -> str:
+        """Entry by entry when every value is a table or a string (each reused), else in one go."""
+        if not all(type(v) is dict or type(v) is str for v in value.values()):
             return _dumps(value)
-        pieces = []
-        if len(large) < len(value):
-            skip = set(large)
-            pieces.append(_dumps({k: v for k, v in value.items() if k not in skip})[1:-1])
-        for key in large:
-            item: dict[str, Any] = value[key]
-            hit = self._cache.get(id(item))
-            same = hit is not None and hit[0] is item and hit[1] == len(item)
-            text = hit[2] if same and hit is not None else self._object(item, fresh)
-            fresh[id(item)] = (item, len(item), text)
-            pieces.append(f"{_dumps(key)}:{text}")
-        return "{" + ",".join(pieces) + "}"
+        plain = _plain
+        return "{" + ",".join(f"{_quote(k)}:{self._reused(v, fresh, plain)}" for k, v in value.items()) + "}"
+
+
+def _plain(item: Any, fresh: Cache) -> str:
+    return _dumps(item)
 
 
 def _key(source: str) -> bytes:

@@ -303,7 +303,8 @@ class VonageStream(StreamBase[VonageSource]):
             self._hold_open_instants(state, points, max(starts))
         events: list[Event] = []
         for agent in sorted(points):
-            events.extend(self._advance(state, agent, points[agent], source_cursor, now))
+            if points[agent]:  # an agent whose points are all held back has nothing to apply yet
+                events.extend(self._advance(state, agent, points[agent], source_cursor, now))
         if up_to is not None:  # the data is complete up to the smallest upTo of the window's pages
             this = iso_z(parse_iso_utc(up_to, field="upTo"))
             earlier = position.get("up_to")

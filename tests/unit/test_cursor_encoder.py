@@ -21,15 +21,19 @@ def test_every_commit_decodes_to_the_cursor_it_encodes() -> None:
 
 
 def test_an_unchanged_map_is_not_encoded_again_but_a_changed_one_is() -> None:
-    bucket = {f"k{n}": n for n in range(100)}
+    table = {"p": ["Ready", None, 1], "i": {}}
+    parts = {f"a{n}": {"p": ["Ready", None, n], "i": {}} for n in range(40)}
+    parts["a0"] = table
+    bucket = "k" * 11 * 300
     encoder = CursorEncoder()
-    first = {"v": 1, "ended": {"1": bucket, "2": {f"j{n}": n for n in range(50)}}}
+    first = {"v": 1, "parts": parts, "ended": {"1": bucket, "2": "j" * 11}, "agents": {"a": ["BUSY", None, 1]}}
     assert json.loads(encoder.encode(first)) == first
     cached = {id(item) for item, _, _ in encoder._cache.values()}
-    assert id(bucket) in cached
-    second = {"v": 1, "ended": {**first["ended"], "2": {**first["ended"]["2"], "new": 1}}}  # copy on write
+    assert {id(parts), id(table), id(bucket)} <= cached
+    changed = {**parts, "a1": {"p": ["Away", "Lunch", 5], "i": {}}}  # an agent's table copied on write
+    second = {**first, "parts": changed, "ended": {**first["ended"], "2": "j" * 22}}
     assert json.loads(encoder.encode(second)) == second
-    grown = dict(bucket)
-    grown["x"] = 1
-    third = {"v": 1, "ended": {"1": grown}}
+    grown = dict(changed)
+    grown["x"] = {"p": None, "i": {}}
+    third = {"v": 1, "parts": grown, "ended": {"1": bucket + "m" * 11}, "seen": {f"s{n}": [n, None] for n in range(40)}}
     assert json.loads(encoder.encode(third)) == third
