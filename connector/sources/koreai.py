@@ -382,8 +382,9 @@ class _Page:
         state = interval_state(interval.primary, interval.secondary)
         if state is AgentState.UNKNOWN:
             self.unknown[interval.primary] += 1
+        start_text = iso_z(interval.start)
         self._emit(user_id, state, interval.vendor_state, interval.reason, interval.start,
-                   ("interval", user_id, iso_z(interval.start), interval.vendor_state))
+                   ("interval", user_id, start_text, interval.vendor_state), start_text)
         end_ms = to_millis(interval.end) if interval.end is not None else None
         self.state["intervals"][user_id] = [start_ms, end_ms, ordinal]
 
@@ -397,10 +398,12 @@ class _Page:
 
     def _emit_gap(self, user_id: str, end_ms: int) -> None:
         at = datetime.fromtimestamp(end_ms / 1000, tz=UTC)
-        self._emit(user_id, AgentState.OFFLINE, GAP_STATE, GAP_REASON, at, ("gap", user_id, iso_z(at)))
+        at_text = iso_z(at)
+        self._emit(user_id, AgentState.OFFLINE, GAP_STATE, GAP_REASON, at, ("gap", user_id, at_text), at_text)
 
     def _emit(self, user_id: str, state: AgentState, vendor_state: str, reason: str | None, at: datetime,
-              key: tuple[object, ...]) -> None:
+              key: tuple[object, ...], at_text: str) -> None:
+        """``at_text`` is ``iso_z(at)``, which the caller already has for the event's key."""
         known = self.memory.get(user_id)
         if known is not None and (known.state, known.reason) == (state, reason):
             return  # no change (also: a gap or an interval seen again on a re-read)
@@ -408,5 +411,5 @@ class _Page:
         self.events.append(self.stream.state_changed(
             key=key, agent_id=user_id, state=state, previous=known.state if known else None,
             vendor_state=vendor_state, reason=reason, occurred_at=occurred, source_cursor=self.source_cursor,
-            now=self.now, vendor_record_id=f"{user_id}@{iso_z(at)}"))
+            now=self.now, vendor_record_id=f"{user_id}@{at_text}"))
         self.memory.set(user_id, state, reason, occurred)
