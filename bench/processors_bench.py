@@ -27,6 +27,7 @@ from connector.kafka.client import client_options
 from connector.kafka.producer import EventProducer
 from connector.kafka.topics import connector_topics, provision_topics
 from connector.model import AgentState, AgentStateChanged, deterministic_event_id
+from connector.processors.transport import fetched_end_offsets
 
 __all__ = ["ProcessorFigures", "synthetic_events", "throughput_and_memory"]
 
@@ -78,26 +79,46 @@ async def committed(settings: KafkaSettings, group: str, topic: str) -> int:
         await consumer.stop()
 
 
+async def _group_changes_end(settings: KafkaSettings, topic: str) -> int:
+    """Records on the worker's group-changes topic (end offsets confirmed by a fetch)."""
+    consumer = AIOKafkaConsumer(**client_options(settings), enable_auto_commit=False)
+    await consumer.start()
+    try:
+        await consumer.topics()
+        partitions = [TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic) or ())]
+        listed = await consumer.end_offsets(partitions) if partitions else {}
+    finally:
+        await consumer.stop()
+    return sum((await fetched_end_offsets(settings, listed)).values())
+
+
 async def _wait_committed(settings: KafkaSettings, worker: Worker, target: int, limit: float,
                           window: float = 0.0) -> tuple[float, list[float]]:
-    """Seconds until ``target`` input records are committed by the worker's group, and the committed
-    records/s of every ``window`` seconds on the way (full windows only)."""
+    """Seconds until ``target`` input events are through both stages (agent events committed, then every
+    group delta they caused committed), and the events/s of every ``window`` seconds on the way.
+
+    The second stage is what makes the group tables right, so it is what counts: window rates are
+    committed group deltas per second divided by the deltas per event of the whole run."""
+    group_topic = f"{worker.app_id}-group-changes"
     started = time.perf_counter()
-    mark, marked = started, await committed(settings, worker.app_id, settings.topics.agent_state)
-    rates: list[float] = []
+    mark, marked = started, await committed(settings, worker.app_id, group_topic)
+    deltas: list[tuple[float, int]] = []
     while True:
         if not worker.alive():
             raise RuntimeError(f"processors worker exited: {worker.tail()}")
-        done = await committed(settings, worker.app_id, settings.topics.agent_state)
+        agent_done = await committed(settings, worker.app_id, settings.topics.agent_state)
+        group_done = await committed(settings, worker.app_id, group_topic)
         now = time.perf_counter()
-        if window and now - mark >= window and done > marked:
-            if marked > 0 and done < target:  # windows wholly inside the processing
-                rates.append((done - marked) / (now - mark))
-            mark, marked = now, done
-        if done >= target:
+        if window and now - mark >= window and group_done > marked:
+            deltas.append(((group_done - marked) / (now - mark), group_done))
+            mark, marked = now, group_done
+        if agent_done >= target and group_done >= await _group_changes_end(settings, group_topic):
+            per_event = group_done / target if target else 1.0
+            rates = [rate / per_event for rate, done in deltas[1:] if done < group_done]  # whole windows only
             return now - started, rates
         if now - started > limit:
-            raise TimeoutError(f"worker committed {done} of {target} records in {limit:.0f} s")
+            raise TimeoutError(f"worker committed {agent_done} of {target} events, {group_done} group deltas "
+                               f"in {limit:.0f} s")
         await asyncio.sleep(0.25)
 
 

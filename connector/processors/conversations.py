@@ -131,13 +131,16 @@ class WindowConversations:
 def apply_window_conversations(
     record: WindowConversations | None, observation: AgentConversationsObserved
 ) -> WindowConversations:
-    """Set one agent's count in the window (replacing a re-report) and the vendor's latest total."""
+    """Set one agent's count in the window (replacing a re-report) and the vendor's total.
+
+    The total is the largest reported: reports of one window come from every agent's partition, so
+    they arrive here in no particular order, and a window's total only grows as conversations close.
+    """
     count = _count(observation)
     label = observation.agent_label or UNSPECIFIED
     if record is None:
         record = WindowConversations(conversation_window_key(observation), count.start_ms, count.end_ms, {}, 0)
-    if record.by_agent.get(label) == count.conversations and record.window_total == count.window_total:
+    total = max(record.window_total, count.window_total)
+    if record.by_agent.get(label) == count.conversations and record.window_total == total:
         return record
-    return replace(
-        record, by_agent={**record.by_agent, label: count.conversations}, window_total=count.window_total
-    )
+    return replace(record, by_agent={**record.by_agent, label: count.conversations}, window_total=total)

@@ -57,6 +57,8 @@ __all__ = ["register_handlers"]
 log = logging.getLogger(__name__)
 
 Headers = list[tuple[str, bytes]]
+#: Most a changed group's availability record waits before it is published.
+PUBLISH_INTERVAL_SECONDS = 0.2
 
 
 async def _decode(p: Processors, record: InputRecord, expected: type[Event]) -> Any:
@@ -126,7 +128,7 @@ def register_handlers(p: Processors) -> None:
             update = apply_agent_event(AgentRecord.from_json(raw) if raw is not None else None, change, settings)
             stored_json = update.record.to_json()
             if stored_json != raw:
-                tables.agents[key] = stored_json
+                await tables.agents.set(key, stored_json)
             for delta in update.deltas:
                 await send_group(GroupMessage(delta.group, delta=delta))
 
@@ -143,11 +145,24 @@ def register_handlers(p: Processors) -> None:
     availability_headers = _headers(p, "AgentAvailability", AVAILABILITY_SCHEMA)
     alert_headers = _headers(p, "AvailabilityAlert", ALERT_SCHEMA)
 
-    async def publish(record: GroupRecord) -> None:
-        value = p.serializer.serialize_record(names.availability, AVAILABILITY_SCHEMA,
-                                              availability_record(record, settings))
-        await direct_producer(app).send_direct(names.availability, record.group.encode(), value,
-                                               availability_headers)
+    # The availability topic is compacted (latest wins), so a group changed by many deltas in a
+    # moment needs only its latest record: changed groups are published every PUBLISH_INTERVAL and
+    # before every commit (so what a commit covers is on the topic), each once.
+    unpublished: dict[str, GroupRecord] = {}
+
+    def publish(record: GroupRecord) -> None:
+        unpublished[record.group] = record
+
+    async def publish_changed() -> None:
+        while unpublished:
+            group, record = unpublished.popitem()
+            value = p.serializer.serialize_record(names.availability, AVAILABILITY_SCHEMA,
+                                                  availability_record(record, settings))
+            await direct_producer(app).send_direct(names.availability, group.encode(), value, availability_headers)
+
+    @app.timer(PUBLISH_INTERVAL_SECONDS)  # type: ignore[untyped-decorator]
+    async def publish_availability() -> None:
+        await publish_changed()
 
     @app.agent(topics.group_changes, name="group-changes")
     async def group_changes(stream: faust.StreamT[Any]) -> None:
@@ -156,6 +171,8 @@ def register_handlers(p: Processors) -> None:
         await topics.alerts.maybe_declare()
         await asyncio.to_thread(p.serializer.prepare, names.availability, AVAILABILITY_SCHEMA)
         await asyncio.to_thread(p.serializer.prepare, names.alerts, ALERT_SCHEMA)
+        if publish_changed not in direct_producer(app).before_flush:
+            direct_producer(app).before_flush.append(publish_changed)
         async for item in guard.records(stream):
             if item.value is None:
                 continue
@@ -165,8 +182,8 @@ def register_handlers(p: Processors) -> None:
             if message.observed is not None:
                 observed = apply_group_observation(record, message.group, message.observed)
                 if observed is not record:
-                    tables.groups[message.group] = observed.to_json()
-                    await publish(observed)
+                    await tables.groups.set(message.group, observed.to_json())
+                    publish(observed)
                 continue
             delta = message.delta
             assert delta is not None
@@ -178,15 +195,15 @@ def register_handlers(p: Processors) -> None:
             update = apply_group_delta(record, stored, delta, settings)
             group_json = update.record.to_json()
             if group_json != raw:
-                tables.groups[delta.group] = group_json
+                await tables.groups.set(delta.group, group_json)
             for start, pane in update.panes.items():
                 key = pane_key(delta.group, start)
                 if pane is not None:
-                    tables.panes[key] = pane.to_json()
-                elif key in tables.panes:
-                    del tables.panes[key]
+                    await tables.panes.set(key, pane.to_json())
+                else:
+                    await tables.panes.delete(key)
             if update.publish:
-                await publish(update.record)
+                publish(update.record)
             for alert in update.alerts:
                 value = p.serializer.serialize_record(names.alerts, ALERT_SCHEMA, alert_record(alert))
                 await topics.alerts.send(key=alert.group.encode(), value=value, headers=alert_headers)
@@ -202,7 +219,7 @@ def register_handlers(p: Processors) -> None:
             held = AgentConversations.from_json(raw) if raw is not None else None
             record = apply_agent_conversations(held, observation, settings)
             if record is not held:
-                tables.conversation_agents[key] = record.to_json()
+                await tables.conversation_agents.set(key, record.to_json())
             await topics.conversation_windows.send(
                 key=conversation_window_key(observation).encode(), value=encode_conversation(observation))
 
@@ -217,4 +234,4 @@ def register_handlers(p: Processors) -> None:
             held = WindowConversations.from_json(raw) if raw is not None else None
             record = apply_window_conversations(held, observation)
             if record is not held:
-                tables.conversation_windows[key] = record.to_json()
+                await tables.conversation_windows.set(key, record.to_json())

@@ -9,16 +9,18 @@ our Avro topics, decoded and encoded with the connector's own serde.
 
 from __future__ import annotations
 
+import json
 import ssl
 from dataclasses import dataclass
 from typing import Any
 
 import faust
+from faust.streams import current_event
 from faust.types import TableT
 
 from connector.kafka.topics import TopicSpec
 from connector.processors.options import WorkerOptions
-from connector.processors.transport import AvailabilityApp
+from connector.processors.transport import AvailabilityApp, direct_producer
 from connector.serde.codec import EventDeserializer, EventSerializer
 from connector.serde.registry import SchemaRegistryClient
 
@@ -62,14 +64,16 @@ class Topics:
 
 
 class RecordTable:
-    """A faust table of JSON records under text keys, stored as raw key bytes.
+    """A faust table of JSON records under text keys, both stored as raw bytes.
 
     faust serializes table keys as JSON unless their type is ``bytes``; raw bytes keep a
     changelog key identical to the input's key, so the router's partition for a key
-    (``app.router.key_store``) is the partition its records were written from.
+    (``app.router.key_store``) is the partition its records were written from. Values are
+    held as compact JSON bytes rather than decoded dicts: the changelog carries the same
+    JSON, and a record takes a fraction of the memory of its nested Python objects.
     """
 
-    def __init__(self, table: TableT[bytes, Any]) -> None:
+    def __init__(self, table: TableT[bytes, bytes]) -> None:
         self.table = table
 
     @property
@@ -78,19 +82,42 @@ class RecordTable:
         return name
 
     def get(self, key: str) -> Any:
-        return self.table.get(key.encode())
+        raw = self.table.get(key.encode())
+        return json.loads(raw) if raw is not None else None
 
-    def __setitem__(self, key: str, value: Any) -> None:
-        self.table[key.encode()] = value
+    async def set(self, key: str, value: Any) -> None:
+        """Store a record and send it to the changelog partition of the event being handled."""
+        raw_key, raw_value = key.encode(), json.dumps(value, separators=(",", ":")).encode()
+        self.table.data[raw_key] = raw_value
+        await self._log(raw_key, raw_value)
+
+    async def delete(self, key: str) -> None:
+        """Drop a record and send its tombstone to the changelog."""
+        raw_key = key.encode()
+        if raw_key in self.table.data:
+            del self.table.data[raw_key]
+            await self._log(raw_key, None)
+
+    async def _log(self, key: bytes, value: bytes | None) -> None:
+        # what faust's own table write does (the memory store keeps no changelog offsets), minus its
+        # per-message buffer and send machinery: the changelog partition is the handled event's, as
+        # faust's, and the next commit waits for the acknowledgement
+        event = current_event()
+        if event is None:
+            raise RuntimeError(f"table {self.name} written outside a stream handler")
+        await direct_producer(self.table.app).send_direct(
+            self.changelog, key, value, partition=event.message.partition)
+
+    @property
+    def changelog(self) -> str:
+        topic: str = self.table.changelog_topic.get_topic_name()
+        return topic
 
     def __contains__(self, key: str) -> bool:
         return key.encode() in self.table
 
-    def __delitem__(self, key: str) -> None:
-        del self.table[key.encode()]
-
     def items(self) -> list[tuple[str, Any]]:
-        return [(key.decode(), value) for key, value in list(self.table.items())]
+        return [(key.decode(), json.loads(value)) for key, value in list(self.table.items())]
 
 
 @dataclass(frozen=True, slots=True)
@@ -183,7 +210,7 @@ def build_app(options: WorkerOptions) -> Processors:
     )
 
     def table(name: str, help_text: str) -> RecordTable:
-        return RecordTable(app.Table(name, partitions=partitions, key_type=bytes, help=help_text))
+        return RecordTable(app.Table(name, partitions=partitions, key_type=bytes, value_type=bytes, help=help_text))
 
     tables = Tables(
         agents=table("agents", "AgentRecord per agent key tenant:vendor:agent_id"),

@@ -24,14 +24,14 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, cast
 
 import faust
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from faust.transport.drivers import aiokafka as faust_aiokafka
 from faust.transport.producer import ProducerBuffer
-from faust.types import TP, TransportT
+from faust.types import TP, AppT, TransportT
 
 from connector.config import KafkaSettings
 from connector.kafka.client import client_options
@@ -82,13 +82,16 @@ class DrainingProducer(faust_aiokafka.Producer):
         super().__init__(*args, **kwargs)
         self.buffer.max_messages = BUFFER_HIGH_WATER  # type: ignore[attr-defined]
         self._undelivered: BaseException | None = None
+        #: called first on every flush (so before every commit): handlers' deferred sends
+        self.before_flush: list[Callable[[], Awaitable[None]]] = []
 
-    async def send_direct(self, topic: str, key: bytes, value: bytes,
-                          headers: list[tuple[str, bytes]] | None = None) -> None:
+    async def send_direct(self, topic: str, key: bytes, value: bytes | None,
+                          headers: list[tuple[str, bytes]] | None = None, partition: int | None = None) -> None:
         """Hand a message straight to aiokafka's batches, without faust's per-message machinery
         (a quarter of a millisecond of CPU per message). Same default partitioner, so keys land
         where faust would put them; the next commit waits for its acknowledgement."""
-        delivery = await self._ensure_producer().send(topic, value=value, key=key, headers=headers)
+        delivery = await self._ensure_producer().send(topic, value=value, key=key, headers=headers,
+                                                      partition=partition)
         delivery.add_done_callback(self._note_delivery)
 
     def _note_delivery(self, delivery: asyncio.Future[Any]) -> None:
@@ -99,6 +102,8 @@ class DrainingProducer(faust_aiokafka.Producer):
     async def flush(self) -> None:
         """Every buffered message handed to aiokafka, then every aiokafka batch acknowledged;
         fails (and so the commit) when a message sent directly was not delivered."""
+        for hook in self.before_flush:
+            await hook()
         await drain(cast(ProducerBuffer, self.buffer))
         await super().flush()
         failure, self._undelivered = self._undelivered, None
@@ -106,7 +111,7 @@ class DrainingProducer(faust_aiokafka.Producer):
             raise RuntimeError("a message sent by a handler was not delivered; not committing past it") from failure
 
 
-def direct_producer(app: faust.App) -> DrainingProducer:
+def direct_producer(app: AppT) -> DrainingProducer:
     """The app's producer, which is always a ``DrainingProducer`` (see ``AvailabilityApp``)."""
     producer = app.producer
     if not isinstance(producer, DrainingProducer):

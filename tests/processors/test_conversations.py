@@ -59,3 +59,16 @@ def test_window_table_holds_every_agent_and_the_unspecified_bucket() -> None:
     assert window.key == conversation_window_key(report("bob", 0, 0))
     assert apply_window_conversations(window, report("bob", 0, 3, total=8)) is window
     assert WindowConversations.from_json(window.to_json()) == window
+
+
+def test_window_total_is_the_largest_reported_whatever_the_arrival_order() -> None:
+    # reports of one window come from every agent's partition: a stale total may arrive last
+    newer_first = [report("alice", 0, 3, total=7), report("bob", 0, 1, total=6), report(None, 0, 3, total=6)]
+    window = None
+    for observation in newer_first:
+        window = apply_window_conversations(window, observation)
+    assert window is not None and window.window_total == 7
+    older_first = None
+    for observation in reversed(newer_first):
+        older_first = apply_window_conversations(older_first, observation)
+    assert older_first == window
