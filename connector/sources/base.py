@@ -183,14 +183,33 @@ def guard_page(poll: Mapping[str, Any] | None, *, vendor: str, position: str, pa
 # --- per-agent memory -----------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
 class Known:
-    """An agent's last emitted normalized state."""
+    """An agent's last emitted normalized state.
 
-    state: AgentState
-    reason: str | None
-    at: datetime
-    millis: int = 0  # ``at`` in epoch milliseconds, as the cursor keeps it
+    ``at`` (a datetime) is made only when asked for: streams mostly compare ``millis``, and
+    building a datetime per lookup was most of what a lookup cost."""
+
+    __slots__ = ("_at", "millis", "reason", "state")
+
+    def __init__(self, state: AgentState, reason: str | None, at: datetime | None = None, millis: int = 0) -> None:
+        self.state, self.reason, self.millis, self._at = state, reason, millis, at
+
+    @property
+    def at(self) -> datetime:
+        if self._at is None:
+            self._at = datetime.fromtimestamp(self.millis / 1000, tz=UTC)
+        return self._at
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Known):
+            return NotImplemented
+        return (self.state, self.reason, self.at) == (other.state, other.reason, other.at)
+
+    def __hash__(self) -> int:
+        return hash((self.state, self.reason, self.at))
+
+    def __repr__(self) -> str:
+        return f"Known(state={self.state!r}, reason={self.reason!r}, at={self.at!r}, millis={self.millis})"
 
 
 _STATES: dict[str, AgentState] = {state.value: state for state in AgentState}
@@ -215,8 +234,7 @@ class AgentMemory:
         if entry is None:
             return None
         state, reason, millis = entry
-        return Known(_STATES.get(state) or AgentState(state), reason, datetime.fromtimestamp(millis / 1000, tz=UTC),
-                     millis)
+        return Known(_STATES.get(state) or AgentState(state), reason, None, millis)
 
     def set(self, agent_id: str, state: AgentState, reason: str | None, at: datetime,
             millis: int | None = None) -> None:

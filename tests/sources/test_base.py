@@ -14,6 +14,7 @@ from connector.model import AgentState
 from connector.sources.base import (
     AgentMemory,
     AuthParts,
+    Known,
     PagingError,
     RequestSpec,
     authorize,
@@ -85,6 +86,15 @@ def test_agent_memory_round_trip_and_prune() -> None:
     assert known is not None and (known.state, known.reason, known.at) == (AgentState.AWAY, "Lunch", utc(2025, 1, 1))
     memory.prune(utc(2025, 3, 1) + timedelta(days=1))
     assert set(table) == {"b"}
+
+
+def test_a_known_state_makes_its_time_from_its_millis_when_asked() -> None:
+    memory = AgentMemory({"a": ["AWAY", "Lunch", 1_735_689_600_123]})
+    known = memory.get("a")
+    assert known is not None and known.millis == 1_735_689_600_123
+    assert known.at == utc(2025, 1, 1) + timedelta(milliseconds=123)
+    assert known == Known(AgentState.AWAY, "Lunch", utc(2025, 1, 1) + timedelta(milliseconds=123), 1)
+    assert known != Known(AgentState.AWAY, None, known.at)
 
 
 def test_authorize_adds_auth_without_touching_the_spec() -> None:
