@@ -37,7 +37,13 @@ from connector.sources.base import (
 )
 from connector.sources.settings import OFFLINE_SECRET, SourceSettings, offline_common
 from connector.sources.vonage_keys import EndedKeys, activity_key, migrate_keys
-from connector.sources.vonage_state import INTERACTION_CATEGORIES, PRESENCE_CATEGORIES, AgentParts, Point
+from connector.sources.vonage_state import (
+    INTERACTION_CATEGORIES,
+    PRESENCE_CATEGORIES,
+    AgentParts,
+    HeldPoints,
+    Point,
+)
 
 __all__ = ["MAX_WINDOW", "VonageSource", "VonageStream", "parse_token_response"]
 
@@ -59,16 +65,6 @@ def parse_token_response(body: Any, now: datetime) -> tuple[str, datetime]:
     expires_in = doc.get("expires_in")
     seconds = expires_in if isinstance(expires_in, int) and not isinstance(expires_in, bool) else 3600
     return token, now + timedelta(seconds=seconds)
-
-
-def _point_to_json(point: Point) -> list[Any]:
-    return [point.at_ms, point.ending, point.kind, point.category, point.start_ms, point.name, point.guid,
-            list(point.load)]
-
-
-def _point_from_json(raw: list[Any]) -> Point:
-    at_ms, ending, kind, category, start_ms, name, guid, load = raw
-    return Point(at_ms, ending, kind, category, start_ms, name, guid, (load[0], load[1], load[2]))
 
 
 def _own_parts(parts: dict[str, Any], agent: str) -> AgentParts:
@@ -130,7 +126,11 @@ class VonageStream(StreamBase[VonageSource]):
     settings_model: ClassVar[type[SourceSettings]] = VonageSource
     auth: ClassVar[AuthSpec] = AuthSpec(AuthKind.BEARER, name="Authorization", headers={"Accept": ACCEPT})
     position_keys: ClassVar[tuple[str, ...]] = ("up_to", "next")
-    _handover: tuple[dict[str, str], set[str]] | None = None  # the last page's ended buckets and their index
+
+    def __init__(self, source_config: VonageSource, *, drop_personal_data: bool = True) -> None:
+        super().__init__(source_config, drop_personal_data=drop_personal_data)
+        self._handover: tuple[dict[str, str], set[str]] | None = None  # the last page's ended buckets, indexed
+        self._held = HeldPoints()  # the last page's held points, parsed
 
     # --- auth -------------------------------------------------------------------------------
 
@@ -261,9 +261,7 @@ class VonageStream(StreamBase[VonageSource]):
                                            f"got page {meta['page']}")
         unknown: Counter[str] = Counter()
         dead: list[DeadLetter] = []
-        points: dict[str, list[Point]] = {}
-        for agent, held in (state.pop("held", None) or {}).items():  # instants the last page left open
-            points[agent] = [_point_from_json(raw) for raw in held]
+        points = self._held.restore(state.pop("held", None))  # instants the last page left open
         seen: dict[str, list[Any]] = state["seen"]
         keys = []
         starts = []
@@ -300,7 +298,7 @@ class VonageStream(StreamBase[VonageSource]):
         page_count = raw_count if isinstance(raw_count, int) else page
         more_pages = bool(items) and page < page_count
         if more_pages and starts:
-            self._hold_open_instants(state, points, max(starts))
+            self._hold_open_instants(state, points, max(starts), self._held)
         events: list[Event] = []
         for agent in sorted(points):
             if points[agent]:  # an agent whose points are all held back has nothing to apply yet
@@ -316,6 +314,7 @@ class VonageStream(StreamBase[VonageSource]):
         else:
             next_request = self._end_window(state, position, now, ended)
         self._handover = (state["ended"], ended.index)
+        self._held.handed()
         return PageResult(events, dead, unknown, state, next_request)
 
     def _ended_keys(self, cursor: dict[str, Any], state: dict[str, Any]) -> EndedKeys:
@@ -364,19 +363,15 @@ class VonageStream(StreamBase[VonageSource]):
         return PageResult([], dead, unknown, state, self.first_request(state, now))
 
     @staticmethod
-    def _hold_open_instants(state: dict[str, Any], points: dict[str, list[Point]], horizon: int) -> None:
+    def _hold_open_instants(state: dict[str, Any], points: dict[str, list[Point]], horizon: int,
+                            keeper: HeldPoints) -> None:
         """Keep back the points at or after the page's latest activity start until the next page.
 
         Pages are ordered by start, so the next page may still hold activities of those
         instants (a Connected ending here, its Wrap starting there): emitting now would
         report a zero-length state that never was. Held points live in the cursor.
         """
-        held: dict[str, list[list[Any]]] = {}
-        for agent, agent_points in points.items():
-            later = [p for p in agent_points if p.at_ms >= horizon]
-            if later:
-                held[agent] = [_point_to_json(p) for p in later]
-                points[agent] = [p for p in agent_points if p.at_ms < horizon]
+        held = keeper.hold(points, horizon)
         if held:
             state["held"] = held
 

@@ -25,7 +25,8 @@ from typing import Any
 
 from connector.model import AgentState
 
-__all__ = ["INTERACTION_CATEGORIES", "PRESENCE_CATEGORIES", "AgentParts", "Merged", "Point"]
+__all__ = ["INTERACTION_CATEGORIES", "PRESENCE_CATEGORIES", "AgentParts", "HeldPoints", "Merged", "Point",
+           "point_from_json", "point_to_json"]
 
 PRESENCE_CATEGORIES = frozenset({"Ready", "Away", "ExtendedAway", "LoggedOut"})
 INTERACTION_CATEGORIES = frozenset({"Ringing", "Connected", "Wrap", "Unexpected", "Failed"})
@@ -133,3 +134,67 @@ class AgentParts:
         if category == "Ready":
             return Merged(AgentState.AVAILABLE, "Presence:Ready", None)
         return Merged(AgentState.UNKNOWN, f"Presence:{category}", name)
+
+
+def point_to_json(point: Point) -> list[Any]:
+    return [point.at_ms, point.ending, point.kind, point.category, point.start_ms, point.name, point.guid,
+            list(point.load)]
+
+
+def point_from_json(raw: list[Any]) -> Point:
+    at_ms, ending, kind, category, start_ms, name, guid, load = raw
+    return Point(at_ms, ending, kind, category, start_ms, name, guid, (load[0], load[1], load[2]))
+
+
+_Rows = dict[str, list[list[Any]]]
+_JsonOf = dict[int, tuple[Point, list[Any]]]
+
+
+class HeldPoints:
+    """The points a page holds back (``cursor["held"]``), handed to the next page of the poll.
+
+    The next page reads the cursor this one wrote: when its ``held`` is the very map written,
+    the Points are taken over instead of parsed again, and the JSON of those held once more
+    is reused instead of written again. Anything else (a restart, a retried page) parses.
+    A page's handover counts only once the page is mapped whole (``handed``).
+    """
+
+    def __init__(self) -> None:
+        self._last: tuple[_Rows, dict[str, list[Point]], _JsonOf] | None = None
+        self._pending: tuple[_Rows, dict[str, list[Point]], _JsonOf] | None = None
+        self._json_of: _JsonOf = {}
+
+    def restore(self, held: _Rows | None) -> dict[str, list[Point]]:
+        """Each agent's held points, as new lists the page may extend."""
+        last, self._last, self._pending, self._json_of = self._last, None, None, {}
+        if not held:
+            return {}
+        if last is not None and last[0] is held:
+            self._json_of = last[2]
+            return {agent: list(points) for agent, points in last[1].items()}
+        return {agent: [point_from_json(raw) for raw in rows] for agent, rows in held.items()}
+
+    def hold(self, points: dict[str, list[Point]], horizon: int) -> _Rows:
+        """Take the points at or after ``horizon`` out of ``points``; their rows for the cursor."""
+        rows: _Rows = {}
+        kept: dict[str, list[Point]] = {}
+        json_of: _JsonOf = {}
+        known = self._json_of
+        for agent, agent_points in points.items():
+            later = [p for p in agent_points if p.at_ms >= horizon]
+            if not later:
+                continue
+            agent_rows = []
+            for point in later:
+                hit = known.get(id(point))
+                row = hit[1] if hit is not None and hit[0] is point else point_to_json(point)
+                agent_rows.append(row)
+                json_of[id(point)] = (point, row)
+            rows[agent], kept[agent] = agent_rows, later
+            points[agent] = [p for p in agent_points if p.at_ms < horizon]
+        self._pending = (rows, kept, json_of) if rows else None
+        return rows
+
+    def handed(self) -> None:
+        """The page is mapped: its held points go to the next page."""
+        self._last, self._pending, self._json_of = self._pending, None, {}

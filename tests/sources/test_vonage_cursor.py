@@ -158,3 +158,27 @@ def test_the_ended_index_is_taken_over_only_from_the_page_before() -> None:
         roundtrip(mid), request, body(shifted, up_to=iso(end), page=page, pages=len(cursors)), end)
     assert ids(first.events) == ids(second.events) == ids(fresh.events) != []
     assert first.next_cursor == second.next_cursor == fresh.next_cursor
+
+
+def test_pages_read_in_a_row_map_as_pages_read_from_stored_cursors() -> None:
+    """What one page hands the next (ended index, held points) changes nothing a restart would not see."""
+    end = START + timedelta(hours=2)
+    stream = VonageStream(vonage(start_at=START, presence_lookback_seconds=0))
+    items = calls(2)
+    in_a_row, cursors = read_window(stream, stream.initial_cursor(end), items, end, page_size=37)
+    assert any(c.get("held") for c in cursors)
+    restarted: list[str] = []
+    cursor = stream.initial_cursor(end)
+    pages = -(-len(items) // 37)
+    for page in range(1, pages + 1):
+        request = RequestSpec("GET", "/stats/agent-activities", {
+            "start": iso(START), "end": iso(end), "include": "Processed", "page": str(page)})
+        if page == 1:
+            cursor = {**cursor, "next": {"start": iso(START), "end": iso(end), "page": 1, "up_to": None}}
+        fresh = VonageStream(vonage(start_at=START, presence_lookback_seconds=0))
+        result = fresh.handle_response(roundtrip(cursor), request, body(items[(page - 1) * 37:page * 37],
+                                                                        up_to=iso(end), page=page, pages=pages), end)
+        restarted += ids(result.events)
+        assert result.next_cursor == cursors[page - 1]
+        cursor = result.next_cursor
+    assert restarted == in_a_row
