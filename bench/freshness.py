@@ -47,7 +47,8 @@ class FreshnessFigures:
     samples: list[float] = field(default_factory=list)
 
 
-async def _observe(config: Path, seen: dict[str, float], stop: asyncio.Event) -> None:
+async def _observe(config: Path, seen: dict[str, float], stop: asyncio.Event,
+                   vendors: dict[str, str] | None = None) -> None:
     loaded = load_config(config)
     metrics = SourceMetrics()
     watchers: list[tuple[Any, SourceHttp, AuthSession, dict[str, Any]]] = []
@@ -72,6 +73,8 @@ async def _observe(config: Path, seen: dict[str, float], stop: asyncio.Event) ->
                 at = time.monotonic()
                 for event in page.events:
                     seen.setdefault(event.event_id, float("nan") if first_pass else at)
+                    if vendors is not None:
+                        vendors.setdefault(event.event_id, getattr(event, "vendor", "?"))
                 cursor, request = page.next_cursor, page.next_request
             first_pass = False
             await asyncio.sleep(0.1)
@@ -111,6 +114,7 @@ async def freshness_bench(bootstrap: str, workdir: Path, *, duration: float, age
     connector: Connector | None = None
     stop = asyncio.Event()
     seen: dict[str, float] = {}
+    vendors: dict[str, str] = {}
     updated: dict[str, float] = {}
     try:
         await _wait_web(worker)
@@ -131,7 +135,7 @@ async def freshness_bench(bootstrap: str, workdir: Path, *, duration: float, age
             await asyncio.sleep(1.0)
         figures.notes.append(f"freshness: processors caught up with the connector's first polls "
                              f"({produced} records) in {time.monotonic() - caught_up:.0f} s before measuring")
-        observer = asyncio.create_task(_observe(sims.config, seen, stop))
+        observer = asyncio.create_task(_observe(sims.config, seen, stop, vendors))
         prober = asyncio.create_task(_probe(worker.url, updated, stop))
         await asyncio.sleep(duration)
         stop.set()
@@ -155,6 +159,18 @@ async def freshness_bench(bootstrap: str, workdir: Path, *, duration: float, age
         figures.rows.append(series)
     figures.notes.append(f"freshness: {len(samples)} events seen at both ends over {duration:.0f} s; "
                          f"{len(seen)} seen in the simulators' APIs, {len(updated)} as a group's last event")
+    by_vendor: dict[str, list[float]] = {}
+    for event_id, t in live.items():
+        if event_id in updated:
+            by_vendor.setdefault(vendors.get(event_id, "?"), []).append(updated[event_id] - t)
+    first = min(live.values(), default=0.0)
+    slowest = sorted(((updated[e] - t, t - first, vendors.get(e, "?")) for e, t in live.items() if e in updated),
+                     reverse=True)[:5]
+    figures.notes.append("freshness, slowest samples (ms, seen at s, vendor): " + ", ".join(
+        f"{1000 * lat:,.0f} at {at:.1f} {v}" for lat, at, v in slowest))
+    figures.notes.append("freshness by vendor (samples: median / max ms): " + ", ".join(
+        f"{v} {len(x)}: {1000 * sorted(x)[len(x) // 2]:,.0f} / {1000 * max(x):,.0f}"
+        for v, x in sorted(by_vendor.items())))
 
 
 def _quantile(values: list[float], q: float) -> float:

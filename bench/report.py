@@ -108,20 +108,28 @@ def _linear_fit(points: list[dict[str, float]]) -> tuple[float, float, float] | 
 
 #: Causes found in the profiles (see "Where the time goes"); shown next to a missed target.
 CAUSES = {
-    "processors": "each event rewrites whole JSON records: the group handler decodes and re-encodes the entire "
-                  "`GroupRecord` (every member of the group) per delta and faust writes it to the changelog, so the "
-                  "cost per event grows with the group's size; faust's per-message machinery "
-                  "(`Topic.send`, changelog, commit bookkeeping) is most of the rest. In `connector/processors`.",
-    "freshness": "the processors: a worker handles ~200 events/s (row above), so every poll's burst of changes queues "
-                 "in it, and each change crosses two Kafka hops there (agent table, then the group-changes "
-                 "repartition topic) with faust's buffering and commit interval; the connector side adds on average "
-                 "half a poll interval plus one page's acks and cursor commit. Raising processor throughput "
-                 "(see that row's cause) is what moves p95/p99.",
-    "memory": "the worker holds every agent's record and every group's record with all its members as "
-              "JSON-decoded Python objects in in-memory tables (faust `memory://` store) plus their changelog state.",
-    "idle": "httpx: one request costs ~1-2 ms of CPU (connection pool, h11 parsing, headers, cookies), so 20 "
-            "requests/s (100 sources every 5 s) alone are ~3% of a core; the rest is the pages' mapping and the "
-            "per-poll cursor commit. The HTTP client lives in `connector/runtime/http.py`.",
+    "processors": "faust's one-message-at-a-time machinery, not our logic: a cProfile of a worker (3,000 agents) puts "
+                  "most of its CPU in the event loop and faust's stream plumbing (each input message costs two "
+                  "tasks and a dozen futures in `Consumer._drain_messages`/`wait_first` and `Stream._c_aiter`), and "
+                  "every agent event becomes six messages handled in two stages (the agent, then one delta per "
+                  "group it belongs to: tenant, cross-vendor tenant, campaign, queue, skill); the pure functions "
+                  "(`apply_agent_event`, `apply_group_delta`) are about a tenth of it. 30 % of the consumer ceiling "
+                  "(tens of thousands of events/s in one Python process) needs handlers that take batches of "
+                  "records, which faust's table and stream model does not offer. In `connector/processors`.",
+    "freshness": "a few single events, not a queue: the median is about half a poll interval plus ~50 ms through "
+                 "the processors (a one-event probe through a worker takes 30-80 ms), and every vendor's median is "
+                 "well under the target (see the notes for the slowest samples, their vendor and when they "
+                 "happened). Which step holds those few back (a page boundary of the connector's poll, Vonage's "
+                 "hold-back of an instant until the next page, or a worker busy committing) is not measured yet; "
+                 "with about one live change per second in the simulated centre, p99 is the slowest of a few "
+                 "dozen samples.",
+    "memory": "the worker holds every agent's record (its transitions over the retention) and every group's record "
+              "with all its members, as compact JSON bytes in in-memory tables (faust `memory://` store).",
+    "idle": "httpx/httpcore costs ~1.1 ms of CPU per request even for a small loopback reply (anyio cancel scopes, "
+            "h11 header checks, httpx models; no single hotspot), so 100 sources every 5 s (20 requests/s) are "
+            "~2.2 % of a core before any mapping; the rest is mapping the pages (Kore.ai and Convoso re-read the "
+            "current day) and the cursor commits. Meeting it needs a lighter HTTP transport under httpx "
+            "(`connector/runtime/http.py`).",
 }
 
 
@@ -150,16 +158,15 @@ def source_cause(report: Report) -> str:
         return "no profile was taken"
     mapping = sum(v for k, v in shares.items() if k.endswith("Stream.handle_response"))
     produce = shares.get("EventProducer.send_all", 0.0)
-    commit = shares.get("OffsetStore.commit", 0.0)
+    commit = shares.get("OffsetStore.commit", 0.0) + shares.get("OffsetStore.begin_commit", 0.0)
     top = sorted(((v, k) for k, v in shares.items() if k.endswith("Stream.handle_response")), reverse=True)[:2]
     parts = ", ".join(f"`{k}` {v:.0f} %" for v, k in top)
-    copy = shares.get("copy_cursor", 0.0)
-    extra = (f"; `StreamBase.copy_cursor` alone {copy:.0f} % (the Vonage cursor grows with every record of a "
-             f"poll and is copied per page)") if copy >= 5 else ""
-    return (f"mapping in the vendor streams, not Kafka: `handle_response` takes {mapping:.0f} % of a mixed replay "
-            f"({parts}{extra}), Avro + produce + acks (`EventProducer.send_all`) {produce:.0f} %, and the per-page "
-            f"cursor commit (`OffsetStore.commit`, which JSON-encodes the whole cursor) {commit:.0f} %. The mapping "
-            f"lives in `connector/sources`.")
+    return (f"CPU in one Python process, not Kafka (the replay's wall time is close to its CPU time): the vendor "
+            f"streams' mapping (`handle_response`) takes {mapping:.0f} % of a mixed replay ({parts}; Vonage builds "
+            f"points, steps each agent and hashes de-duplication keys, ~75 µs an event), Avro + batching + acks "
+            f"(`EventProducer.send_all`, the compiled encoder ~7 µs an event) {produce:.0f} %, the per-page cursor "
+            f"commit {commit:.0f} %. 70 % of the raw producer needs about half of today's CPU per event; the "
+            f"per-vendor rows show Kore.ai, Rocket.Chat and Convoso productivity at 50-60 %, Vonage far below.")
 
 
 def _targets(report: Report) -> list[tuple[str, str, bool | None, str]]:
@@ -256,32 +263,36 @@ def write_report(report: Report, path: Path, *, quick: bool = False) -> None:
 
 
 WHERE_TIME_GOES = (
-    "**Source pipeline.** Kafka is not where the time goes: after the two fixes below, Avro encoding and "
-    "`EventProducer.send_all` are a small share of a mixed replay, while the raw producer ceiling itself is "
-    "bounded by aiokafka's pure-Python send path. Most of the time is the vendor streams' mapping "
-    "(`handle_response`: cursor copies, UUIDv5 event ids, time parsing, per-agent interval bookkeeping) and the "
-    "per-page cursor commit, which JSON-encodes a cursor that for Vonage grows with every record of a poll; the "
-    "shares of this run are in the targets table and the profile below. **Processors.** Per event the worker "
-    "decodes and re-encodes whole JSON table records: the group handler loads the `GroupRecord` with all its "
-    "members, applies one delta and writes it back (and faust sends it to the changelog), so the cost per event "
-    "grows with group size; faust's per-message send/changelog/commit machinery is most of the remainder. "
-    "**Idle.** With no data, polls are nearly all httpx request handling (≈ 1-2 ms CPU each)."
+    "**Source pipeline.** CPU in one Python process, not Kafka: wall time is close to CPU time. A mixed replay "
+    "spends it in the vendor streams' mapping (Vonage most: points, per-agent state steps, de-duplication keys; "
+    "Kore.ai: event ids, events, time formatting), in Avro encoding and batching (`send_all`) and in the per-page "
+    "cursor commit; the shares of this run are in the targets table and the profile below. **Processors.** faust "
+    "handles one message at a time, with several asyncio tasks and futures each, and an agent event becomes six "
+    "messages over two stages; table records, group deltas and availability records now go straight to "
+    "aiokafka's batches, so what is left is mostly faust's stream and event-loop plumbing (profile below). "
+    "**Idle.** httpx/httpcore request handling, ~1.1 ms of CPU per request, then the pages' mapping."
 )
 
 FIXES = (
-    "Measured at the commit that made them (`python -m bench.source_bench`, same recorded pages, 3 runs, "
-    "medians; Kore.ai 10k events, Convoso 600, mixed 16.5k):\n\n"
-    "1. `connector/serde/codec.py`: the reused-buffer Avro writer now parses its schema with fastavro's write "
-    "hint. `connector.schemas` keeps schemas parsed with `_write_hint=False` (right for reading), which made "
-    "`schemaless_writer` re-parse the schema on every record: encode 27k → 60k events/s "
-    "(`EventSerializer.serialize`, incl. `as_avro`), byte-identical output.\n"
-    "2. `connector/kafka/producer.py`: `send_all` fills one aiokafka batch per topic-partition "
-    "(`create_batch`/`send_batch`) instead of awaiting `send` per record, and caches each key's partition "
-    "(aiokafka's murmur2 is pure Python, ~18 µs a key; keys are agents and repeat). Same partitions, order per "
-    "partition, headers, size check, one `RecordMetadata` per event.\n\n"
-    "| figure (median) | before | after |\n| --- | --- | --- |\n"
-    "| Kore.ai pipeline | 7,114 events/s | 12,731 events/s |\n"
-    "| Convoso productivity pipeline | 8,345 events/s | 13,927 events/s |\n"
-    "| mixed pipeline (5 sources) | 2,927 events/s | 4,153 events/s |\n"
-    "| mixed CPU per event | 257 µs | 201 µs |\n"
+    "Session 2 (measured before and after on this machine; figures from `python -m bench --only ...` and one-off "
+    "probes named here):\n\n"
+    "| change | before | after |\n| --- | --- | --- |\n"
+    "| processors: faust's terminal spinner no longer sets the root logger to DEBUG (a log record per aiokafka "
+    "send) | 142 events/s (agent stage only, 4,000 agents) | 223 events/s (agent stage only, 3,000 agents) |\n"
+    "| processors: group deltas, availability records and table changelog writes straight to aiokafka; table "
+    "values as compact JSON bytes | 113 events/s through both stages, 3,000 agents | 229 events/s |\n"
+    "| processors: resident memory at 20,000 agents, measured once both stages are through | 219.5 MB | "
+    "168.7 MB |\n"
+    "| embedded profile: 50 ms fetch wait (the embedded broker holds a multi-partition fetch for its whole "
+    "wait) | one event through a worker: ~1,200 ms | 30-80 ms |\n"
+    "| connector: polls at a fixed rate; freshness p50 (1 s polls) | 1,693 ms | ~500 ms |\n"
+    "| sources: Vonage cursor (compact keys, pruned per page), event ids from a per-source hash state, a "
+    "compiled Avro encoder for our flat schemas, cursor commit overlapped with the next page | mixed 16.4 % of "
+    "the producer ceiling (Vonage 7.5 %) | ~35 % (Vonage ~18 %) |\n"
+    "| connector idle: no per-request import search for sniffio, 60 s keep-alive, one TLS context, no cookie "
+    "jar; measured over whole 5 s poll periods (8 s windows read 2.4 % or 5 % for the same connector) | "
+    "~4.1 % | ~4 % |\n\n"
+    "Session 1: `connector/serde/codec.py` parses its schema with fastavro's write hint (it was re-parsed per "
+    "record: encode 27k → 60k events/s); `EventProducer.send_all` fills one aiokafka batch per partition and "
+    "caches each key's partition (Kore.ai pipeline 7.1k → 12.7k events/s, mixed 2.9k → 4.2k).\n"
 )
