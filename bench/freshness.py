@@ -26,7 +26,7 @@ from typing import Any
 import httpx
 
 from bench.common import kafka_settings
-from bench.processors_bench import _wait_web, committed, write_config
+from bench.processors_bench import _group_changes_end, _wait_web, committed, write_config
 from bench.services import Connector, Simulators, Worker
 from bench.stats import Series
 from connector.config import load_config
@@ -127,7 +127,9 @@ async def freshness_bench(bootstrap: str, workdir: Path, *, duration: float, age
         while True:
             produced = await asyncio.to_thread(connector.records)
             done = await committed(settings, worker.app_id, settings.topics.agent_state)
-            if produced and done >= produced:
+            group_topic = f"{worker.app_id}-group-changes"
+            if produced and done >= produced and await committed(settings, worker.app_id, group_topic) >= \
+                    await _group_changes_end(settings, group_topic):  # both stages, not only the first
                 break
             if time.monotonic() - caught_up > 150:
                 figures.notes.append(f"freshness: processors still behind after 150 s ({done} of {produced})")
