@@ -32,7 +32,7 @@ from connector.processors.agent_state import AgentRecord
 from connector.processors.keys import ALL_VENDORS, GroupKey
 from connector.processors.presenters import WINDOW_ALIASES, agent_view
 from connector.processors.streams import Processors
-from connector.processors.views import _ensure_metadata, _gather_remote, _ownership
+from connector.processors.views import scatter
 
 __all__ = ["ASSETS", "SNAPSHOT_INTERVAL", "SnapshotSource", "register_dashboard", "tenant_level_groups"]
 
@@ -181,26 +181,17 @@ def register_dashboard(p: Processors, *, interval: float = SNAPSHOT_INTERVAL) ->
                 return self.error(404, f"no asset {name!r}")
             return self.text(_asset(name), content_type=ASSETS[name], headers={"Cache-Control": "no-cache"})
 
+    def local_agents(owned: list[tuple[str, Any]], filters: dict[str, str | None]) -> list[Any]:
+        views = (agent_view(AgentRecord.from_json(raw)) for _, raw in owned)
+        return [view for view in views if _agent_matches(view, filters)]
+
     @app.page("/availability/agents")
     class Agents(View):
         """``GET /availability/agents?tenant=&vendor=&state=``: every agent's current state, by agent key."""
 
         async def get(self, request: Request) -> Response:
-            filters = {name: request.query.get(name) or None for name in _AGENT_FILTERS}
-            await _ensure_metadata(app, tables.agents)
-            owned, orphans = _ownership(app, tables.agents)
-            views = (agent_view(AgentRecord.from_json(raw)) for _, raw in owned)
-            items = [view for view in views if _agent_matches(view, filters)]
-            missing = [app.conf.canonical_url.human_repr()] if orphans else []
-            if request.query.get("scope") != "local":
-                remote, unreachable = await _gather_remote(app, request)
-                items.extend(remote)
-                missing.extend(unreachable)
-            items.sort(key=lambda item: item["agent"])
-            body: dict[str, Any] = {"count": len(items), "items": items}
-            if missing:
-                body["incomplete"] = missing
-            return self.json(body, status=503 if missing else 200)
+            return await scatter(app, tables.agents, self, request, local_agents, lambda item: item["agent"],
+                                 filters=_AGENT_FILTERS)
 
     @app.page("/dashboard/events")
     class Events(View):

@@ -100,13 +100,11 @@ def register_handlers(p: Processors) -> None:
     names = p.options.kafka.topics
     guard = ContinuityGuard(p.options.kafka, p.options.app_id, app)
 
-    @app.on_partitions_revoked.connect  # type: ignore[arg-type]
-    async def forget_revoked(sender: Any, revoked: set[Any], **_: Any) -> None:
-        guard.forget(revoked)
+    async def forget(sender: Any, partitions: set[Any], **_: Any) -> None:
+        guard.forget(partitions)  # revoked or (re)assigned: start again from the committed offset
 
-    @app.on_partitions_assigned.connect  # type: ignore[arg-type]
-    async def forget_assigned(sender: Any, assigned: set[Any], **_: Any) -> None:
-        guard.forget(assigned)
+    app.on_partitions_revoked.connect(forget)  # type: ignore[arg-type]
+    app.on_partitions_assigned.connect(forget)  # type: ignore[arg-type]
 
     @app.on_before_shutdown.connect  # type: ignore[arg-type]
     async def stop_guard(sender: Any, **_: Any) -> None:

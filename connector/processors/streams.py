@@ -75,6 +75,7 @@ class RecordTable:
 
     def __init__(self, table: TableT[bytes, bytes]) -> None:
         self.table = table
+        self._changelog: str | None = None
 
     @property
     def name(self) -> str:
@@ -110,8 +111,9 @@ class RecordTable:
 
     @property
     def changelog(self) -> str:
-        topic: str = self.table.changelog_topic.get_topic_name()
-        return topic
+        if self._changelog is None:  # named once faust has set the table up; asked on every write
+            self._changelog = self.table.changelog_topic.get_topic_name()
+        return self._changelog
 
     def __contains__(self, key: str) -> bool:
         return key.encode() in self.table

@@ -83,8 +83,8 @@ def routed(app: faust.App, table: RecordTable, param: str) -> Callable[[Handler]
     return decorator
 
 
-def _filters(request: Request) -> dict[str, str | None]:
-    return {name: request.query.get(name) or None for name in _FILTERS}
+def _filters(request: Request, names: tuple[str, ...] = _FILTERS) -> dict[str, str | None]:
+    return {name: request.query.get(name) or None for name in names}
 
 
 def _owned(app: faust.App, table: RecordTable) -> Iterator[tuple[str, Any]]:
@@ -137,13 +137,13 @@ LocalItems = Callable[[list[tuple[str, Any]], dict[str, str | None]], list[Any]]
 
 
 async def scatter(app: faust.App, table: RecordTable, view: View, request: Request, local: LocalItems,
-                  sort_key: Callable[[Any], Any]) -> Response:
+                  sort_key: Callable[[Any], Any], filters: tuple[str, ...] = _FILTERS) -> Response:
     """A list answered by every worker: ``local`` renders this worker's owned entries of ``table``
-    (with the request's filters), the others' parts are gathered unless ``?scope=local``.
+    (with the request's ``filters``), the others' parts are gathered unless ``?scope=local``.
     503 with ``incomplete`` naming the workers whose part is missing."""
     await _ensure_metadata(app, table)
     owned, orphans = _ownership(app, table)
-    items = local(owned, _filters(request))
+    items = local(owned, _filters(request, filters))
     missing: list[str] = [app.conf.canonical_url.human_repr()] if orphans else []
     if request.query.get("scope") != "local":
         remote, unreachable = await _gather_remote(app, request)
