@@ -38,7 +38,9 @@ PLANS: dict[str, dict[str, Any]] = {
               "scale_windows": 2, "proc_repeats": 1, "proc_steps": (100, 400), "proc_per_agent": 1,
               "fresh_duration": 15.0, "fresh_agents": 100},
 }
-SECTIONS = ("source", "connector", "processors", "freshness")
+SECTIONS = ("source", "idle", "scale", "processors", "freshness")
+#: ``--only connector`` (the connector process as a whole) means both of its sections.
+ALIASES = {"connector": ("idle", "scale")}
 
 
 def run(plan: dict[str, Any], workdir: Path, sections: tuple[str, ...] = SECTIONS,
@@ -68,10 +70,13 @@ def run(plan: dict[str, Any], workdir: Path, sections: tuple[str, ...] = SECTION
                                                          hours=plan["hours"]))
             report.source_profile = asyncio.run(profile_source_pipeline(bootstrap, report.source.recordings))
 
-        def connector() -> None:
-            report.connector = ConnectorFigures()
+        def idle() -> None:
+            report.connector = report.connector or ConnectorFigures()
             idle_bench(bootstrap, workdir, sources=plan["idle_sources"], windows=plan["idle_windows"],
                        window=plan["idle_window"], figures=report.connector)
+
+        def scale() -> None:
+            report.connector = report.connector or ConnectorFigures()
             scale_bench(bootstrap, workdir, agents_per_tenant=plan["scale_agents"], points=plan["scale_points"],
                         run_for=plan["scale_run"], windows=plan["scale_windows"], figures=report.connector)
 
@@ -91,7 +96,8 @@ def run(plan: dict[str, Any], workdir: Path, sections: tuple[str, ...] = SECTION
                                         agents=plan["fresh_agents"], figures=report.freshness))
 
         section("source", source)
-        section("connector", connector)
+        section("idle", idle)
+        section("scale", scale)
         section("processors", processors)
         section("freshness", freshness)
     report.total_seconds = time.monotonic() - started
@@ -104,13 +110,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=None,
                         help="where to write the report (default: bench/RESULTS.md; --quick: the work dir)")
     parser.add_argument("--json", type=Path, default=None, help="also write every figure as JSON here")
-    parser.add_argument("--only", default=",".join(SECTIONS), help=f"comma-separated subset of {SECTIONS}")
+    parser.add_argument("--only", default=",".join(SECTIONS),
+                        help=f"comma-separated subset of {SECTIONS} (connector = idle,scale)")
     parser.add_argument("--workdir", type=Path, default=None, help="logs and configs (default: a temp dir)")
     args = parser.parse_args(argv)
     plan = PLANS["quick" if args.quick else "full"]
     workdir = args.workdir or Path(tempfile.mkdtemp(prefix="bench-"))
     workdir.mkdir(parents=True, exist_ok=True)
-    sections = tuple(s.strip() for s in args.only.split(",") if s.strip())
+    chosen = [s.strip() for s in args.only.split(",") if s.strip()]
+    sections = tuple(part for name in chosen for part in ALIASES.get(name, (name,)))
+    unknown = sorted(set(sections) - set(SECTIONS))
+    if unknown:
+        parser.error(f"--only: unknown section(s) {', '.join(unknown)}; choose from {', '.join(SECTIONS)} "
+                     f"(or connector = idle,scale)")
     report = run(plan, workdir, sections)
     out = args.out or (workdir / "RESULTS.md" if args.quick else Path(__file__).parent / "RESULTS.md")
     write_report(report, out, quick=args.quick)
