@@ -58,16 +58,17 @@ _NAMESPACE_BYTES = EVENT_ID_NAMESPACE.bytes
 
 
 _ID_PREFIXES: dict[tuple[str, str], Any] = {}  # (vendor, tenant) -> SHA-1 state after namespace and prefix
-_VERSION_5 = (0xF << 76, 0x5 << 76)             # uuid5: version nibble of byte 6
-_VARIANT = (0x3 << 62, 0x2 << 62)               # RFC 4122 variant: top bits of byte 8
+#: uuid5's RFC 4122 variant: the top two bits of byte 8 set to ``10``, i.e. its first hex digit 8, 9, a or b
+_VARIANT_DIGIT = {digit: "89ab"[int(digit, 16) & 3] for digit in "0123456789abcdef"}
 
 
 def deterministic_event_id(vendor: str, tenant: str, *record_key: object) -> str:
     """Same vendor record -> same id, so consumers can de-duplicate repeats.
 
     ``str(uuid.uuid5(EVENT_ID_NAMESPACE, name))`` computed directly (SHA-1 of namespace and
-    name, version and variant bits set): the same ids without building a ``UUID`` per event.
-    The hash state after the namespace and ``vendor``/``tenant`` is kept per source and copied.
+    name; the version digit and the variant bits set in the hex text): the same ids without
+    building a ``UUID`` or an integer per event. The hash state after the namespace and
+    ``vendor``/``tenant`` is kept per source and copied.
     """
     base = _ID_PREFIXES.get((vendor, tenant))
     if base is None:
@@ -75,10 +76,8 @@ def deterministic_event_id(vendor: str, tenant: str, *record_key: object) -> str
     digest = base.copy()
     if record_key:
         digest.update(("\x1f" + "\x1f".join([str(part) for part in record_key])).encode())
-    value = int.from_bytes(digest.digest()[:16])
-    value = (value & ~_VERSION_5[0]) | _VERSION_5[1]
-    h = f"{(value & ~_VARIANT[0]) | _VARIANT[1]:032x}"
-    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
+    h = digest.hexdigest()
+    return f"{h[:8]}-{h[8:12]}-5{h[13:16]}-{_VARIANT_DIGIT[h[16]]}{h[17:20]}-{h[20:32]}"
 
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)

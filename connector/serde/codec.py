@@ -79,6 +79,8 @@ class EventSerializer:
         self.registry = registry
         self._writers: dict[str, _ReusedBufferWriter] = {}
         self._headers: dict[tuple[str, str], bytes] = {}
+        #: (topic, schema name as asked) -> (header, writer): one lookup per record
+        self._prepared: dict[tuple[str, str], tuple[bytes, _ReusedBufferWriter]] = {}
 
     @property
     def wire_format(self) -> WireFormat:
@@ -104,8 +106,11 @@ class EventSerializer:
         return header
 
     def serialize_record(self, topic: str, schema_name: str, record: dict[str, Any]) -> bytes:
-        header = self._headers.get((topic, schema_name)) or self.prepare(topic, schema_name)
-        return self._writers[load_schema(schema_name).name].encode(header, record)
+        prepared = self._prepared.get((topic, schema_name))
+        if prepared is None:
+            header = self.prepare(topic, schema_name)
+            prepared = self._prepared[(topic, schema_name)] = (header, self._writers[load_schema(schema_name).name])
+        return prepared[1].encode(prepared[0], record)
 
     def serialize(self, topic: str, event: Event) -> bytes:
         return self.serialize_record(topic, event.schema_name, event.as_avro())

@@ -460,21 +460,18 @@ class StreamBase(Generic[C]):
     def state_changed(self, *, key: tuple[object, ...], agent_id: str, state: AgentState,
                       previous: AgentState | None, vendor_state: str, occurred_at: datetime,
                       source_cursor: str, now: datetime, reason: str | None = None,
-                      **fields: Any) -> AgentStateChanged:
+                      campaign_id: str | None = None, campaign_name: str | None = None,
+                      queue_id: str | None = None, skills: tuple[str, ...] = (),
+                      vendor_record_id: str | None = None) -> AgentStateChanged:
+        """The event of one state change; every field named (no ``**fields``: one per event adds up)."""
+        config = self.config
+        vendor, tenant = self.vendor, config.tenant
         return AgentStateChanged(
-            event_id=deterministic_event_id(self.vendor, self.tenant, *key),
-            vendor=self.vendor,
-            tenant=self.tenant,
-            source=self.source,
-            agent_id=agent_id,
-            state=state,
-            previous_state=previous,
-            vendor_state=vendor_state,
-            reason=reason,
-            occurred_at=occurred_at,
-            source_cursor=source_cursor,
-            ingested_at=now,
-            **fields,
+            event_id=deterministic_event_id(vendor, tenant, *key), vendor=vendor, tenant=tenant,
+            source=config.name, agent_id=agent_id, state=state, previous_state=previous,
+            vendor_state=vendor_state, reason=reason, occurred_at=occurred_at, source_cursor=source_cursor,
+            ingested_at=now, campaign_id=campaign_id, campaign_name=campaign_name, queue_id=queue_id,
+            skills=skills, vendor_record_id=vendor_record_id,
         )
 
 

@@ -36,14 +36,9 @@ from connector.sources.base import (
     require_mapping,
 )
 from connector.sources.settings import OFFLINE_SECRET, SourceSettings, offline_common
-from connector.sources.vonage_keys import EndedKeys, activity_key, migrate_keys
-from connector.sources.vonage_state import (
-    INTERACTION_CATEGORIES,
-    PRESENCE_CATEGORIES,
-    AgentParts,
-    HeldPoints,
-    Point,
-)
+from connector.sources.vonage_keys import EndedKeys, migrate_keys
+from connector.sources.vonage_points import StartTimes, activity_points
+from connector.sources.vonage_state import AgentParts, HeldPoints, Point, point_order
 
 __all__ = ["MAX_WINDOW", "VonageSource", "VonageStream", "parse_token_response"]
 
@@ -77,13 +72,6 @@ def _own_parts(parts: dict[str, Any], agent: str) -> AgentParts:
         "p": table.get("p"), "w": table.get("w"), "i": dict(table.get("i") or {})}
     parts[agent] = own
     return AgentParts(own)
-
-
-
-def _int(value: Any, field: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        raise RecordError("bad_value", field, f"expected a non-negative integer, got {value!r}")
-    return value
 
 
 
@@ -131,6 +119,7 @@ class VonageStream(StreamBase[VonageSource]):
         super().__init__(source_config, drop_personal_data=drop_personal_data)
         self._handover: tuple[dict[str, str], set[str]] | None = None  # the last page's ended buckets, indexed
         self._held = HeldPoints()  # the last page's held points, parsed
+        self._starts = StartTimes()  # start texts <-> epoch ms
 
     # --- auth -------------------------------------------------------------------------------
 
@@ -201,49 +190,6 @@ class VonageStream(StreamBase[VonageSource]):
                 raise VendorError(self.vendor, f"{error}", kind="unknown_shape") from None
         return items, meta, up_to
 
-    def _points(self, item: Any, unknown: Counter[str]) -> tuple[str, str, int, int | None, list[Point]]:
-        """(agent, key, start_ms, end_ms, points) of one activity; RecordError if unmappable."""
-        if not isinstance(item, dict):
-            raise RecordError("unknown_shape", "(item)", f"expected an object, got {type(item).__name__}")
-        agent = item.get("agentId")
-        if agent in (None, "") or isinstance(agent, (dict, list, bool)):
-            raise RecordError("missing_field", "agentId", "missing agent id")
-        agent = str(agent)
-        kind = item.get("type")
-        start_ms = to_millis(parse_iso_utc(item.get("start"), field="start"))
-        duration = item.get("duration")
-        end_ms = start_ms + _int(duration, "duration") if duration is not None else None
-        category, guid, name, load = "", "", None, (0, 0, 0)
-        if kind in ("Presence", "Interaction"):
-            raw_category = item.get("category")
-            if not isinstance(raw_category, str) or not raw_category:
-                raise RecordError("missing_field", "category", f"missing category of a {kind} activity")
-            category = raw_category
-            known = PRESENCE_CATEGORIES if kind == "Presence" else INTERACTION_CATEGORIES
-            if category not in known:
-                unknown[f"{kind}:{category}"] += 1
-            name = item.get("name") if isinstance(item.get("name"), str) else None
-            if kind == "Interaction":
-                interaction = item.get("interaction")
-                raw_guid = interaction.get("guid") if isinstance(interaction, dict) else None
-                if not isinstance(raw_guid, str) or not raw_guid:
-                    raise RecordError("missing_field", "interaction.guid", "missing interaction guid")
-                guid = raw_guid
-        elif kind == "Workload":
-            workload = item.get("workload")
-            if not isinstance(workload, dict):
-                raise RecordError("missing_field", "workload", "missing workload counts")
-            load = (_int(workload.get("calls", 0), "workload.calls"),
-                    _int(workload.get("semiLive", 0), "workload.semiLive"),
-                    _int(workload.get("nonLive", 0), "workload.nonLive"))
-        else:
-            raise RecordError("unknown_shape", "type", f"unknown activity type {kind!r}")
-        base = Point(start_ms, False, kind, category, start_ms, name, guid, load)
-        points = [base]
-        if end_ms is not None and kind != "Presence":
-            points.append(Point(end_ms, True, kind, category, start_ms, name, guid, load))
-        return agent, activity_key(agent, kind, start_ms, category, guid), start_ms, end_ms, points
-
     def handle_response(self, cursor: dict[str, Any], request: RequestSpec, body: Any,
                         now: datetime) -> PageResult:
         if (cursor.get("next") or {}).get("bootstrap"):
@@ -267,7 +213,7 @@ class VonageStream(StreamBase[VonageSource]):
         starts = []
         for index, item in enumerate(items):
             try:
-                agent, key, start_ms, end_ms, new = self._points(item, unknown)
+                agent, key, start_ms, end_ms, new = activity_points(item, unknown, self._starts)
             except RecordError as error:
                 letter = self.dead_letter_once(state, record=item, location=f"items[{index}]", error=error,
                                                source_cursor=source_cursor, now=now)
@@ -341,7 +287,7 @@ class VonageStream(StreamBase[VonageSource]):
         touched: dict[str, AgentParts] = {}
         for index, item in enumerate(items):
             try:
-                agent, key, _, end_ms, new = self._points(item, unknown)
+                agent, key, _, end_ms, new = activity_points(item, unknown, self._starts)
             except RecordError as error:
                 letter = self.dead_letter_once(state, record=item, location=f"items[{index}]", error=error,
                                                source_cursor=self.source_cursor(state), now=now)
@@ -380,39 +326,42 @@ class VonageStream(StreamBase[VonageSource]):
         """Apply an agent's new points in time order; one event per change of the merged state.
 
         Points older than the agent's last event (late Processed reports) are folded in at
-        that last event's time, so an agent's events never go back in time.
+        that last event's time, so an agent's events never go back in time. The agent's last
+        state is read once and then followed in locals (``memory.set`` only writes the cursor).
         """
         memory = AgentMemory(state["agents"])
         parts = _own_parts(state["parts"], agent)
         events: list[Event] = []
-        pending: list[Point] = sorted(points, key=lambda p: p.order)
-        while pending:
-            known = memory.get(agent)
-            floor = known.millis if known is not None else None
-            at = max(pending[0].at_ms, floor) if floor is not None else pending[0].at_ms
-            group = [p for p in pending if p.at_ms <= at]
-            pending = pending[len(group):]
-            for point in group:
-                parts.apply(point)
+        pending = sorted(points, key=point_order) if len(points) > 1 else points
+        known = memory.get(agent)
+        last_state, last_reason = (known.state, known.reason) if known is not None else (None, None)
+        floor = known.millis if known is not None else None
+        index, count = 0, len(pending)
+        while index < count:
+            at = pending[index].at_ms
+            if floor is not None and floor > at:
+                at = floor
+            while index < count and pending[index].at_ms <= at:  # sorted by time: the group is a prefix
+                parts.apply(pending[index])
+                index += 1
             merged = parts.merged()
-            if merged is None or (known is not None and (known.state, known.reason) == (merged.state,
-                                                                                         merged.reason)):
+            if merged is None or (last_state is not None and last_state == merged.state
+                                  and last_reason == merged.reason):
                 continue
             occurred = from_millis(at)
             events.append(self.state_changed(
                 key=("merged", agent, at, merged.state.value, merged.reason or ""), agent_id=agent,
-                state=merged.state, previous=known.state if known else None, vendor_state=merged.vendor_state,
+                state=merged.state, previous=last_state, vendor_state=merged.vendor_state,
                 reason=merged.reason, occurred_at=occurred, source_cursor=source_cursor, now=now,
-                vendor_record_id=self._record_id(group)))
+                vendor_record_id=self._record_id(pending[index - 1])))
+            last_state, last_reason, floor = merged.state, merged.reason, at
             memory.set(agent, merged.state, merged.reason, occurred, at)
         return events
 
-    @staticmethod
-    def _record_id(group: list[Point]) -> str:
-        last = group[-1]
+    def _record_id(self, last: Point) -> str:
+        """The vendor record of the step's last point: ``kind[:category]@start[/guid]``."""
         label = f"{last.kind}:{last.category}" if last.category else last.kind
-        return f"{label}@{iso_z(from_millis(last.start_ms))}" + (
-            f"/{last.guid}" if last.guid else "")
+        return f"{label}@{self._starts.text_of(last.start_ms)}" + (f"/{last.guid}" if last.guid else "")
 
     def _end_window(self, state: dict[str, Any], position: dict[str, Any], now: datetime,
                     ended: EndedKeys) -> RequestSpec | None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import io
 
 import fastavro
@@ -44,3 +45,35 @@ def test_bad_values_are_refused_not_written() -> None:
 
 def test_a_schema_with_other_types_is_left_to_fastavro() -> None:
     assert compile_record({"type": "record", "name": "R", "fields": [{"name": "x", "type": "double"}]}) is None
+
+
+def test_cached_values_stay_right_past_the_cache_limit() -> None:
+    """Strings and nullable strings are cached by value: a full cache is cleared, never wrong."""
+    encode = compile_record(load_schema("AgentStateChanged").source)
+    assert encode is not None
+    for n in range(10_000):  # more than the cache keeps: it is cleared on the way
+        event = dataclasses.replace(state_change(agent_id=f"agent-{n % 5000}"),
+                                    reason=None if n % 3 else f"r{n % 4500}",
+                                    vendor_record_id=None if n % 2 else f"rec-{n}")
+        if n % 997 == 0 or n > 9_990:
+            assert encode(event.as_avro()) == fastavro_bytes(event)
+        else:
+            encode(event.as_avro())
+
+
+def test_a_nested_nullable_and_map_encode_as_fastavro_does() -> None:
+    schema = {"type": "record", "name": "R", "fields": [
+        {"name": "a", "type": ["string", "null"]}, {"name": "b", "type": ["null", "long"], "default": None},
+        {"name": "m", "type": {"type": "map", "values": "string"}},
+        {"name": "e", "type": ["null", {"type": "enum", "name": "E", "symbols": ["X", "Y"]}]},
+    ]}
+    encode = compile_record(schema)
+    assert encode is not None
+    parsed = fastavro.parse_schema(schema)
+    for record in ({"a": "x", "b": None, "m": {}, "e": None}, {"a": None, "b": -5, "m": {"k": "v", "j": ""}, "e": "Y"},
+                   {"a": "x", "m": {"k": "v"}, "e": "X"}):
+        buffer = io.BytesIO()
+        fastavro.schemaless_writer(buffer, parsed, record)
+        assert encode(record) == buffer.getvalue()
+    with pytest.raises(ValueError):
+        encode({"a": "x", "m": {}, "e": "Z"})
