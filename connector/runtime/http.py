@@ -21,15 +21,20 @@ from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
 from http.cookiejar import CookieJar
 from typing import Any
+from urllib.parse import urlencode
 
 import httpx
+from yarl import URL
 
 from connector.redaction import redact
-from connector.runtime.aiohttp_transport import AiohttpTransport
+from connector.runtime.aiohttp_transport import AiohttpTransport, Reply
 from connector.runtime.metrics import SourceMetrics
 from connector.sources.base import HttpRequest
 
-__all__ = ["FetchError", "RateLimiter", "RetryPolicy", "SourceHttp"]
+__all__ = ["UNCHANGED", "FetchError", "RateLimiter", "RetryPolicy", "SourceHttp"]
+
+#: what ``fetch_page`` answers instead of the parsed body when the body is byte for byte the one expected
+UNCHANGED: Any = object()
 
 #: idle pooled connections are kept this long (httpx's default, 5 s, is shorter than a typical
 #: poll interval, so every poll paid a new TCP connection); a connection the server closed
@@ -146,9 +151,11 @@ class SourceHttp:
         self.metrics = metrics
         limits = httpx.Limits(max_connections=max_concurrency, max_keepalive_connections=max_concurrency,
                               keepalive_expiry=KEEPALIVE_SECONDS)
+        #: our own aiohttp transport is sent through directly (``_send``); a given one through httpx
+        self._direct: AiohttpTransport | None = None
         if transport is None:
-            # aiohttp's client under httpx: ~1.1 ms less CPU per request than httpcore's
-            transport = AiohttpTransport(limits=limits, ssl_context=_tls_context())
+            # aiohttp's client: ~1.1 ms less CPU per request than httpcore's, ~0.3 ms more without httpx
+            transport = self._direct = AiohttpTransport(limits=limits, ssl_context=_tls_context())
         self.client = httpx.AsyncClient(
             base_url=base_url.rstrip("/") + "/",
             timeout=timeout,
@@ -159,6 +166,10 @@ class SourceHttp:
             cookies=_NoCookies(),
         )
         self._urls: dict[tuple[str, tuple[tuple[str, str], ...]], httpx.URL] = {}
+        self._targets: dict[httpx.URL, URL] = {}
+        self._headers = {k: v for k, v in self.client.headers.items() if k != "connection"}  # aiohttp's own
+        self._timeout = self._direct.timeout(self.client.timeout.as_dict()) if self._direct else None
+        self._request_seconds = metrics.request_seconds.labels(source)
         self._slots = asyncio.Semaphore(max_concurrency)
         self._limiter = RateLimiter(requests_per_second, burst=max_concurrency)
 
@@ -177,18 +188,52 @@ class SourceHttp:
         return url
 
     async def close(self) -> None:
-        await self.client.aclose()
+        await self.client.aclose()  # closes the transport too
+
+    async def _send(self, request: HttpRequest) -> Reply:
+        """The request on the wire, encoded and headed as httpx would (httpx's default headers,
+        compact JSON, form encoding); directly through aiohttp when the transport is ours."""
+        url = self._url(request)
+        if self._direct is None:
+            response = await self.client.send(self.client.build_request(
+                request.method, url, headers=request.headers, json=request.json_body, data=request.form))
+            return Reply(response.status_code, response.headers, response.content)
+        target = self._targets.get(url)
+        if target is None:
+            if len(self._targets) >= _URL_CACHE_SIZE:
+                self._targets.clear()
+            target = self._targets[url] = URL(str(url), encoded=True)
+        headers = {**self._headers, **request.headers}
+        body = None
+        if request.json_body is not None:
+            body = json.dumps(request.json_body, ensure_ascii=False, separators=(",", ":"),
+                              allow_nan=False).encode()
+            content_type = "application/json"
+        elif request.form:
+            body = urlencode(request.form, doseq=True).encode()
+            content_type = "application/x-www-form-urlencoded"
+        if body is not None and not any(k.lower() == "content-type" for k in request.headers):
+            headers["Content-Type"] = content_type
+        assert self._timeout is not None
+        return await self._direct.fetch(request.method, target, headers, body, self._timeout)
 
     async def fetch_json(self, build: Callable[[], Awaitable[HttpRequest]],
                          reauthenticate: Reauthenticate | None = None) -> Any:
         """Send the request ``build`` makes (fresh auth each attempt) and return its JSON body."""
+        return (await self.fetch_page(build, reauthenticate))[1]
+
+    async def fetch_page(self, build: Callable[[], Awaitable[HttpRequest]],
+                         reauthenticate: Reauthenticate | None = None, known: bytes | None = None
+                         ) -> tuple[bytes, Any]:
+        """The body's bytes and its JSON; ``UNCHANGED`` instead of the JSON when the bytes are ``known``
+        (they parsed before: not parsed again)."""
         attempt = 0
         rate_limited_for = 0.0
         reauthenticated = False
         while True:
             request = await build()
             try:
-                return await self._once(request)
+                return await self._once(request, known)
             except _Retry as retry:
                 self.metrics.errors.labels(self.source, retry.kind).inc()
                 if retry.kind == "unauthorized":
@@ -215,22 +260,20 @@ class SourceHttp:
                                      status=retry.status) from None
                 await asyncio.sleep(self.retry.backoff(attempt))
 
-    async def _once(self, request: HttpRequest) -> Any:
+    async def _once(self, request: HttpRequest, known: bytes | None) -> tuple[bytes, Any]:
         where = f"{request.method} {request.path.split('?', 1)[0]}"
         started = time.perf_counter()
         async with self._slots:
             await self._limiter.acquire()
             try:
-                response = await self.client.send(self.client.build_request(
-                    request.method, self._url(request), headers=request.headers, json=request.json_body,
-                    data=request.form))
+                response = await self._send(request)
             except httpx.TimeoutException as exc:
                 raise _Retry("timeout", f"{where} timed out ({type(exc).__name__})") from None
             except httpx.TransportError as exc:
                 raise _Retry("connection", f"{where} failed: {type(exc).__name__}: {exc}") from None
             finally:
-                self.metrics.request_seconds.labels(self.source).observe(time.perf_counter() - started)
-        status = response.status_code
+                self._request_seconds.observe(time.perf_counter() - started)
+        status = response.status
         if status == 401:
             raise _Retry("unauthorized", f"{where} answered 401 {_snippet(response)}", status)
         if status == 429:
@@ -242,12 +285,15 @@ class SourceHttp:
             # a documented client error (bad window, missing parameter, forbidden): retrying won't help
             raise FetchError(self.source, "client_error", f"{where} answered {status} {_snippet(response)}",
                              status=status)
+        content = response.content
+        if known is not None and content == known:
+            return content, UNCHANGED
         try:
-            return json.loads(response.content)
+            return content, json.loads(content)
         except ValueError as exc:
             raise _Retry("invalid_json", f"{where} returned a body that is not JSON ({exc})", status) from None
 
 
-def _snippet(response: httpx.Response) -> str:
-    text = response.text[:300].replace("\n", " ")
+def _snippet(response: Reply) -> str:
+    text = response.content[:1200].decode("utf-8", "replace")[:300].replace("\n", " ")
     return redact(text)

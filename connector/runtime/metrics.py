@@ -14,7 +14,8 @@ class SourceMetrics:
         self.registry = registry or CollectorRegistry()
         r = self.registry
         self.polls = Counter("connector_polls", "Polls started, by outcome.", ["source", "outcome"], registry=r)
-        self.pages = Counter("connector_pages", "Vendor pages read and committed.", ["source"], registry=r)
+        self.pages = Counter("connector_pages", "Vendor pages read (cursors written, or held back while "
+                             "pages have no events).", ["source"], registry=r)
         self.records = Counter("connector_records", "Events and dead letters mapped from vendor records.",
                                ["source"], registry=r)
         self.events = Counter("connector_events", "Events produced, by normalized state or event type.",

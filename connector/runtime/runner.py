@@ -34,6 +34,9 @@ from connector.sources import make_stream
 __all__ = ["ConnectorRuntime", "run_connector"]
 
 log = logging.getLogger(__name__)
+#: the longest a live source's cursor of pages without events stays unwritten (Kafka Connect's
+#: offset.flush.interval.ms default); a restart re-reads at most this much of event-less pages
+IDLE_COMMIT_INTERVAL = 60.0
 Clock = Callable[[], datetime]
 
 
@@ -93,7 +96,7 @@ class ConnectorRuntime:
                 name=source.name, stream=stream, http=http, auth=AuthSession(stream, http),
                 producer=self.producer, offsets=self.offsets, topics=kafka.topics, metrics=self.metrics,
                 poll_interval=source.poll_interval_seconds, poll_jitter=source.poll_jitter_seconds,
-                clock=self.clock,
+                clock=self.clock, idle_commit_interval=IDLE_COMMIT_INTERVAL,
             )
         if self.serve_http:
             self.server = OpsServer(self.config.http.host, self.config.http.port, self.metrics.registry, self.health)

@@ -1,17 +1,20 @@
 """One source's polling loop, following Kafka Connect's source-task model.
 
 poll -> page -> map -> produce -> wait for every acknowledgement -> commit the page's
-cursor -> next page. A crash anywhere re-reads at most the page whose cursor was not
-committed; its events repeat with the same ``event_id``. A failing source backs off
-and reports itself unhealthy; the other sources carry on.
+cursor -> next page. A crash anywhere re-reads from the last committed cursor; events
+repeat with the same ``event_id``. Cursors of pages without events may be written later
+(``idle_commit_interval``), and an unchanged page is not mapped again (``replay.py``):
+an idle source costs a request per poll and little else. A failing source backs off and
+reports itself unhealthy; the other sources carry on.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
+import json
 import logging
 import random
+import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -29,9 +32,10 @@ from connector.model import (
     Event,
 )
 from connector.runtime.auth import AuthSession
-from connector.runtime.http import FetchError, SourceHttp
+from connector.runtime.http import UNCHANGED, FetchError, SourceHttp
 from connector.runtime.metrics import SourceMetrics
-from connector.sources.base import PageResult, PagingError, VendorError, VendorStream
+from connector.runtime.replay import PageMemo, request_key
+from connector.sources.base import HttpRequest, PageResult, PagingError, RequestSpec, VendorError, VendorStream
 
 __all__ = ["SourceHealth", "SourceTask"]
 
@@ -56,6 +60,11 @@ class SourceHealth:
         }
 
 
+def _release(waiter: asyncio.Future[None]) -> None:
+    if not waiter.done():
+        waiter.set_result(None)
+
+
 def topic_for(event: Event, topics: TopicNames) -> str:
     if isinstance(event, AgentStateChanged):
         return topics.agent_state
@@ -72,7 +81,9 @@ class SourceTask:
     def __init__(self, *, name: str, stream: VendorStream, http: SourceHttp, auth: AuthSession,
                  producer: EventProducer, offsets: OffsetStore, topics: TopicNames, metrics: SourceMetrics,
                  poll_interval: float, poll_jitter: float, clock: Callable[[], datetime] | None = None,
-                 max_backoff: float = 300.0) -> None:
+                 max_backoff: float = 300.0, idle_commit_interval: float = 0.0) -> None:
+        """``idle_commit_interval``: how long the cursor of pages without events may stay unwritten
+        (0: every page's cursor is written); see ``poll_once``."""
         self.name = name
         self.stream = stream
         self.http = http
@@ -85,28 +96,69 @@ class SourceTask:
         self.poll_jitter = poll_jitter
         self.clock = clock or (lambda: datetime.now(UTC))
         self.max_backoff = max_backoff
+        self.idle_commit_interval = idle_commit_interval
         self.health = SourceHealth()
         self.cursor: dict[str, Any] | None = None
+        self.unwritten = False  # ``cursor`` is ahead of the last written one (pages without events)
+        self._written_at = time.monotonic()
+        self._sleeping: asyncio.Future[None] | None = None
+        replay_until = getattr(stream, "replay_until", None)
+        self._memo = PageMemo(replay_until) if replay_until is not None and hasattr(http, "fetch_page") else None
+        self._polls_ok = metrics.polls.labels(name, "ok")  # children looked up once, not every poll
+        self._healthy = metrics.healthy.labels(name)
+        self._pages = metrics.pages.labels(name)
+        self._records = metrics.records.labels(name)
+        self._lag = metrics.cursor_lag.labels(name)
 
     async def run(self, stop: asyncio.Event) -> None:
         self.cursor = self.offsets.get(self.name) or self.stream.initial_cursor(self.clock())
         loop = asyncio.get_running_loop()
-        while not stop.is_set():
-            # polls start every interval (fixed rate), not an interval after the last one ended: a change
-            # waits at most one interval plus one poll's duration, however long polls take
-            next_start = loop.time() + self.poll_interval + random.uniform(0, self.poll_jitter)
-            try:
-                await self.poll_once(stop)
-            except (FetchError, VendorError, PagingError) as exc:
-                next_start = loop.time() + self._failed(exc)
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:  # a bug must not take the other sources down
-                log.exception("source poll crashed", extra={"source": self.name})
-                next_start = loop.time() + self._failed(exc)
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), timeout=max(0.0, next_start - loop.time()))
+        watcher = asyncio.ensure_future(stop.wait())  # one waiter for the task's life, not one per poll
+        watcher.add_done_callback(self._wake)
+        try:
+            while not stop.is_set():
+                # polls start every interval (fixed rate), not an interval after the last one ended: a change
+                # waits at most one interval plus one poll's duration, however long polls take
+                next_start = loop.time() + self.poll_interval + random.uniform(0, self.poll_jitter)
+                try:
+                    await self.poll_once(stop)
+                except (FetchError, VendorError, PagingError) as exc:
+                    next_start = loop.time() + self._failed(exc)
+                except asyncio.CancelledError:
+                    raise
+                except Exception as exc:  # a bug must not take the other sources down
+                    log.exception("source poll crashed", extra={"source": self.name})
+                    next_start = loop.time() + self._failed(exc)
+                if not stop.is_set():
+                    await self._sleep_until(loop, next_start)
+        finally:
+            watcher.cancel()
+        await self.flush()
         self.health.status = "stopped"
+
+    async def _sleep_until(self, loop: asyncio.AbstractEventLoop, deadline: float) -> None:
+        """A bare future and a timer (``asyncio.wait_for`` made a task, a waiter and a timer per poll)."""
+        waiter = self._sleeping = loop.create_future()
+        timer = loop.call_at(deadline, _release, waiter)
+        try:
+            await waiter
+        finally:
+            timer.cancel()
+            self._sleeping = None
+
+    def _wake(self, _: object = None) -> None:
+        if self._sleeping is not None:
+            _release(self._sleeping)
+
+    async def flush(self) -> None:
+        """Write the cursor of pages without events that is not written yet (on stop)."""
+        if not self.unwritten or self.cursor is None:
+            return
+        try:
+            await (await self.offsets.begin_commit(self.name, self.cursor))
+            self.unwritten = False
+        except Exception as exc:  # the pages are read again after a restart, nothing is lost
+            log.warning("could not write the last cursor", extra={"source": self.name, "error": str(exc)})
 
     def _failed(self, exc: Exception) -> float:
         kind = getattr(exc, "kind", None) or type(exc).__name__
@@ -118,7 +170,7 @@ class SourceTask:
             self.cursor = self.stream.reset_poll(self.cursor)
         self.metrics.errors.labels(self.name, kind).inc()
         self.metrics.polls.labels(self.name, "failed").inc()
-        self.metrics.healthy.labels(self.name).set(0)
+        self._healthy.set(0)
         self.health.consecutive_failures += 1
         self.health.status = "unhealthy"
         self.health.last_error = str(exc)
@@ -134,43 +186,72 @@ class SourceTask:
         (it is awaited before that page's own commit begins): a page still never has its cursor
         written before its events are acknowledged, and cursors land in order. A crash re-reads
         from the last acknowledged cursor: at most the two pages whose cursors were not yet written.
+
+        A page without events has nothing to acknowledge: with ``idle_commit_interval`` its cursor
+        is written with the next page that has events, or once that long has passed since the last
+        write (Kafka Connect flushes offsets on an interval too). A crash then also re-reads those
+        pages; they map to nothing again, or to what the next polls would have produced.
         """
         assert self.cursor is not None
-        cursor = self.cursor  # the newest page's cursor: committed, or its commit in flight
+        cursor = start = self.cursor  # the newest page's cursor: committed, in flight, or held back
         request = self.stream.first_request(cursor, self.clock())
         committing: tuple[asyncio.Future[bool], dict[str, Any]] | None = None
         try:
             while request is not None:
-                current = request
-                body = await self.http.fetch_json(lambda spec=current: self.auth.build(spec),  # type: ignore[misc]
-                                                  self.auth.reauthenticate)
-                page = self.stream.handle_response(cursor, current, body, self.clock())
+                page = await self._page(cursor, request, start)
                 await self._deliver(page)
                 if committing is not None:
                     pending, committing = committing, None
                     await self._committed(*pending)
-                committing = (await self.offsets.begin_commit(self.name, page.next_cursor), page.next_cursor)
+                if page.events or page.dead_letters or self._write_due():
+                    committing = (await self.offsets.begin_commit(self.name, page.next_cursor), page.next_cursor)
+                    self._written_at = time.monotonic()
+                elif page.next_cursor is not self.cursor:
+                    self.cursor, self.unwritten = page.next_cursor, True  # nothing to acknowledge
+                self._pages.inc()
                 cursor, request = page.next_cursor, page.next_request
                 if stop is not None and stop.is_set():
                     break  # committed below; the rest of the poll continues from this cursor next time
         finally:
             if committing is not None:
                 await self._committed(*committing)
-        self.metrics.polls.labels(self.name, "ok").inc()
-        self.metrics.healthy.labels(self.name).set(1)
+        self._polls_ok.inc()
+        self._healthy.set(1)
         self.health.status = "healthy"
         self.health.consecutive_failures = 0
-        self.health.last_success = self.clock()
+        self.health.last_success = now = self.clock()
         self.health.last_error = None
         lag_from = self._cursor_time()
         if lag_from is not None:
-            self.metrics.cursor_lag.labels(self.name).set(max(0.0, (self.clock() - lag_from).total_seconds()))
+            self._lag.set(max(0.0, (now - lag_from).total_seconds()))
+
+    def _write_due(self) -> bool:
+        return time.monotonic() - self._written_at >= self.idle_commit_interval
+
+    async def _page(self, cursor: dict[str, Any], request: RequestSpec, poll_start: dict[str, Any]) -> PageResult:
+        """Fetch and map one page; an unchanged page onto an unchanged cursor is not mapped again (replay.py)."""
+        async def build() -> HttpRequest:
+            return await self.auth.build(request)
+        memo = self._memo
+        if memo is None:
+            body = await self.http.fetch_json(build, self.auth.reauthenticate)
+            return self.stream.handle_response(cursor, request, body, self.clock())
+        key = request_key(request)
+        content, body = await self.http.fetch_page(build, self.auth.reauthenticate, memo.known(key))
+        now = self.clock()
+        if body is UNCHANGED:
+            replayed = memo.replay(key, content, cursor, now)
+            if replayed is not None:
+                return replayed
+            body = json.loads(content)  # it parsed when it was remembered
+        page = self.stream.handle_response(cursor, request, body, now)
+        return memo.remember(key, content, cursor, request, body, page, now, poll_start=poll_start)
 
     async def _committed(self, pending: asyncio.Future[bool], cursor: dict[str, Any]) -> None:
         """Wait for a page's cursor commit; only then is it the cursor a restart or retry begins from."""
         await pending
         self.cursor = cursor
-        self.metrics.pages.labels(self.name).inc()
+        self.unwritten = False
 
     def _cursor_time(self) -> datetime | None:
         reader = getattr(self.stream, "cursor_time", None)
@@ -184,7 +265,8 @@ class SourceTask:
         items += [(self.topics.dead_letter, d) for d in page.dead_letters]
         if items:
             await self.producer.send_all(items)
-        self.metrics.records.labels(self.name).inc(len(items))
+        if items:
+            self._records.inc(len(items))
         labels: Counter[str] = Counter(  # one metrics update per label, not per event
             event.state.value if isinstance(event, AgentStateChanged) else event.event_type for event in page.events)
         for label, count in labels.items():

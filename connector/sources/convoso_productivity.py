@@ -19,7 +19,9 @@ from pydantic import Field, SecretStr, field_validator
 
 from connector.model import AgentState, DeadLetter, Event
 from connector.sources.base import (
+    AGENT_MEMORY_DAYS,
     CURSOR_VERSION,
+    DEAD_MEMORY,
     AgentMemory,
     AuthKind,
     AuthSpec,
@@ -38,6 +40,7 @@ from connector.sources.base import (
     vendor_failure,
 )
 from connector.sources.settings import OFFLINE_SECRET, SourceSettings, check_timezone, offline_common
+from connector.sources.timeutil import FOREVER, expiry, next_day_start
 
 __all__ = ["STATE_MAP", "ConvosoProductivitySource", "ConvosoProductivityStream"]
 
@@ -270,6 +273,21 @@ class ConvosoProductivityStream(StreamBase[ConvosoProductivitySource]):
         else:
             self._finish_poll(state, now)
         return PageResult(events, dead, unknown, state, next_request)
+
+    def replay_until(self, cursor: dict[str, Any], request: RequestSpec, body: Any, page: PageResult,
+                     now: datetime) -> datetime | None:
+        """Until when mapping this body onto this cursor again maps to ``page`` (the runtime skips
+        re-reading an unchanged day meanwhile; see connector/runtime/replay.py).
+
+        Records map the same at any time; only the poll's end reads the clock: the date (today,
+        and now - lookback) and the memory pruned by age."""
+        if page.next_request is not None:
+            return FOREVER
+        zone, lookback = self.zone, timedelta(seconds=self.config.lookback_seconds)
+        state = page.next_cursor
+        return min(next_day_start(now, zone), next_day_start(now - lookback, zone) + lookback,
+                   expiry((entry[2] for entry in state["agents"].values()), timedelta(days=AGENT_MEMORY_DAYS)),
+                   expiry(state.get("dead", {}).values(), DEAD_MEMORY))
 
     def _finish_poll(self, state: dict[str, Any], now: datetime) -> None:
         """Next poll re-reads from the day of ``now - lookback``; what precedes it cannot recur."""

@@ -28,7 +28,9 @@ from pydantic import Field, SecretStr, field_validator, model_validator
 
 from connector.model import AgentState, DeadLetter, Event, to_millis
 from connector.sources.base import (
+    AGENT_MEMORY_DAYS,
     CURSOR_VERSION,
+    DEAD_MEMORY,
     AgentMemory,
     AuthKind,
     AuthParts,
@@ -49,12 +51,15 @@ from connector.sources.base import (
     require_mapping,
 )
 from connector.sources.settings import OFFLINE_SECRET, SourceSettings, check_timezone, offline_common
+from connector.sources.timeutil import FOREVER, expiry, next_day_start
 
 __all__ = ["GAP_REASON", "GAP_STATE", "GAP_TOLERANCE", "STATE_MAP", "KoreaiSource", "KoreaiStream", "koreai_jwt"]
 
 GAP_TOLERANCE = timedelta(seconds=5)   # rounding of second-granular times is not a gap
 GAP_STATE = "(no status)"              # vendor_state of the OFFLINE emitted at a gap's start
 GAP_REASON = "no status reported"      # its reason, which tells it apart from a reported OFFLINE
+_TOLERANCE_MS = int(GAP_TOLERANCE.total_seconds() * 1000)
+INTERVAL_MEMORY = timedelta(days=31)   # a forgotten agent's interval mark is kept this long
 JWT_TTL = timedelta(hours=1)
 
 STATE_MAP: dict[str, AgentState] = {
@@ -245,8 +250,7 @@ class KoreaiStream(StreamBase[KoreaiSource]):
         date_filter = request.json_body["filter"]["dateFilter"]
         offset, day = int(date_filter["timeZoneOffSet"]), date.fromisoformat(date_filter["startDate"])
         source_cursor = self.source_cursor({**state, "next": position})
-        window_end = datetime.combine(day + timedelta(days=1), datetime.min.time(), UTC) + timedelta(minutes=offset)
-        ctx = _Page(self, state, source_cursor, now, min(window_end, now))
+        ctx = _Page(self, state, source_cursor, now, min(_window_end(day, offset), now))
         ctx.day = day.isoformat()
         user_ids = []
         for index, agent in enumerate(body["data"]):
@@ -291,6 +295,41 @@ class KoreaiStream(StreamBase[KoreaiSource]):
             self._applied = {}
         self._applied[user_id] = (day, offset, statuses, mark)
 
+    def replay_until(self, cursor: dict[str, Any], request: RequestSpec, body: Any, page: PageResult,
+                     now: datetime) -> datetime | None:
+        """Until when mapping this body onto this cursor again maps to ``page`` (the runtime skips
+        re-reading an unchanged day meanwhile; see connector/runtime/replay.py).
+
+        The clock enters three ways: a closed last interval becomes a gap once the window's end
+        (now, within the day) is GAP_TOLERANCE past it; the date (today, and now - lookback)
+        decides where the poll goes on; the poll's end prunes memory by age."""
+        assert request.json_body is not None
+        date_filter = request.json_body["filter"]["dateFilter"]
+        day_end = to_millis(_window_end(date.fromisoformat(date_filter["startDate"]),
+                                        int(date_filter["timeZoneOffSet"])))
+        window_end = min(day_end, to_millis(now))
+        marks: dict[str, Any] = page.next_cursor["intervals"]
+        until, agents = FOREVER, set()
+        for agent in body["data"]:
+            user_id = agent.get("userId") if isinstance(agent, dict) else None
+            if user_id in agents:
+                return None  # an agent twice in a page: its first gap check saw a mark we do not keep
+            agents.add(user_id)
+            mark = marks.get(user_id) if isinstance(user_id, str) else None
+            due = mark[1] + _TOLERANCE_MS + 1 if mark is not None and mark[1] is not None else None
+            if due is not None and window_end < due <= day_end:  # a gap not yet due, due before the day ends
+                until = min(until, datetime.fromtimestamp(due / 1000, tz=UTC))
+        if body["hasMore"] and body["data"]:
+            return until
+        lookback = timedelta(seconds=self.config.lookback_seconds)
+        until = min(until, next_day_start(now, self.zone), next_day_start(now - lookback, self.zone) + lookback)
+        if page.next_request is not None:
+            return until
+        state = page.next_cursor
+        forgotten = (mark[0] for agent, mark in state["intervals"].items() if agent not in state["agents"])
+        return min(until, expiry((entry[2] for entry in state["agents"].values()), timedelta(days=AGENT_MEMORY_DAYS)),
+                   expiry(state.get("dead", {}).values(), DEAD_MEMORY), expiry(forgotten, INTERVAL_MEMORY))
+
     def _next_window(self, position: dict[str, Any], now: datetime) -> dict[str, Any] | None:
         """The next (day, phase) of this poll, or None once today's last phase was read."""
         day = date.fromisoformat(position["day"])
@@ -304,9 +343,14 @@ class KoreaiStream(StreamBase[KoreaiSource]):
         self.prune_dead(state, now)
         memory = AgentMemory(state["agents"])
         memory.prune(now)
-        horizon = to_millis(now - timedelta(days=31))
+        horizon = to_millis(now - INTERVAL_MEMORY)
         state["intervals"] = {agent: mark for agent, mark in state["intervals"].items()
                               if agent in state["agents"] or mark[0] >= horizon}
+
+
+def _window_end(day: date, offset: int) -> datetime:
+    """The end of a queried day window: local midnight after ``day`` at ``offset`` minutes west."""
+    return datetime.combine(day + timedelta(days=1), datetime.min.time(), UTC) + timedelta(minutes=offset)
 
 
 class _Page:

@@ -8,17 +8,21 @@ in a requested fixed offset (Kore.ai) or local wall-clock times of an account zo
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from zoneinfo import ZoneInfo
 
 __all__ = [
+    "FOREVER",
     "RecordError",
     "day_bounds_utc",
+    "expiry",
     "iso_z",
     "koreai_offset",
     "koreai_offsets_of_day",
     "local_date",
     "local_to_utc",
+    "next_day_start",
     "parse_epoch_seconds",
     "parse_hms_duration",
     "parse_iso_utc",
@@ -96,6 +100,22 @@ def day_bounds_utc(day: date, zone: tzinfo) -> tuple[datetime, datetime]:
     start = local_to_utc(datetime.combine(day, time()), zone)
     end = local_to_utc(datetime.combine(day + timedelta(days=1), time()), zone)
     return start, end
+
+
+#: "no moment yet": later than any time a mapping will ever be read at
+FOREVER = datetime.max.replace(tzinfo=UTC)
+
+
+def next_day_start(moment: datetime, zone: tzinfo) -> datetime:
+    """The UTC instant the local day after ``moment``'s begins: when ``local_date`` next changes."""
+    return day_bounds_utc(local_date(moment, zone), zone)[1]
+
+
+def expiry(millis: Iterable[int], keep: timedelta) -> datetime:
+    """When the oldest of these epoch-ms moments gets older than ``keep`` (FOREVER when there are none):
+    the first moment a prune by age would drop something."""
+    oldest = min(millis, default=None)
+    return FOREVER if oldest is None else datetime.fromtimestamp(oldest / 1000, tz=UTC) + keep
 
 
 def koreai_offset(zone: ZoneInfo, moment: datetime) -> int:
