@@ -15,7 +15,7 @@ import uuid
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, ClassVar, Self, get_args, get_origin, get_type_hints
+from typing import Any, ClassVar, Self, TypeVar, get_args, get_origin, get_type_hints
 
 __all__ = [
     "EVENT_ID_NAMESPACE",
@@ -25,6 +25,7 @@ __all__ = [
     "AgentStateChanged",
     "DeadLetter",
     "Event",
+    "avro_conversions",
     "deterministic_event_id",
     "from_millis",
     "to_millis",
@@ -148,6 +149,11 @@ def _converters(cls: type) -> Conversions:
     return known
 
 
+def avro_conversions(cls: type[Event]) -> dict[str, Converter | None]:
+    """Field name -> its conversion to Avro (None: the value as it is), as ``Event.as_avro`` applies them."""
+    return {name: to_avro for name, to_avro, _ in _converters(cls)}
+
+
 def _conversions_of(cls: type) -> Conversions:
     hints = get_type_hints(cls)
     table: list[tuple[str, Converter | None, Converter | None]] = []
@@ -168,12 +174,38 @@ def _conversions_of(cls: type) -> Conversions:
 
 
 def _symbol(state: AgentState) -> str:
-    return state.value
+    """``state.value`` by a dict lookup (an enum's ``value`` is a Python-level property)."""
+    return _STATE_SYMBOL[state] if type(state) is AgentState else state.value
 
 
 _STATE_SYMBOL: dict[AgentState, str] = {state: state.value for state in AgentState}
+_T = TypeVar("_T")
 
 
+def _quick_init(cls: type[_T]) -> type[_T]:
+    """A frozen slots dataclass's ``__init__`` that sets each slot through its descriptor.
+
+    The generated one calls ``object.__setattr__`` per field (frozen classes must get round their
+    own ``__setattr__``): half of what building an event cost. Same signature, same defaults,
+    the instance as immutable as before; only for classes without default factories or
+    ``__post_init__``, which this does not reproduce.
+    """
+    fields = dataclasses.fields(cls)  # type: ignore[arg-type]
+    assert all(f.default_factory is dataclasses.MISSING for f in fields) and not hasattr(cls, "__post_init__")
+    scope: dict[str, Any] = {}
+    params, body = [], []
+    for n, field_ in enumerate(fields):
+        scope[f"S{n}"], scope[f"D{n}"] = cls.__dict__[field_.name].__set__, field_.default
+        params.append(field_.name if field_.default is dataclasses.MISSING else f"{field_.name}=D{n}")
+        body.append(f"    S{n}(self, {field_.name})\n")
+    exec(f"def __init__(self, {', '.join(params)}):\n{''.join(body)}", scope)  # our own fields' names
+    init = scope["__init__"]
+    init.__qualname__ = f"{cls.__qualname__}.__init__"
+    cls.__init__ = init  # type: ignore[method-assign]
+    return cls
+
+
+@_quick_init
 @dataclass(frozen=True, slots=True)
 class AgentStateChanged(Event):
     """One agent moved from one normalized state to another."""
@@ -219,6 +251,7 @@ class AgentStateChanged(Event):
 
 
 
+@_quick_init
 @dataclass(frozen=True, slots=True)
 class AgentGroupObserved(Event):
     """A vendor's point-in-time count of logged-in and available agents for one group filter.
@@ -249,6 +282,7 @@ class AgentGroupObserved(Event):
 
 
 
+@_quick_init
 @dataclass(frozen=True, slots=True)
 class AgentConversationsObserved(Event):
     """How many conversations one agent (or nobody: ``agent_label`` None) had in a time window.

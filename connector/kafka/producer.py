@@ -143,7 +143,8 @@ class EventProducer:
         ``send_batch``) instead of one awaited ``send`` each: the same partitions, keys,
         headers and order per partition, but no per-record coroutine, future and
         accumulator round. A full batch is handed over at once and a new one started.
-        Returns one ``RecordMetadata`` per event, in the order given.
+        Per event only a key's cached topic-partition is looked up (the partitioner is
+        awaited for a key seen first). Returns one ``RecordMetadata`` per event, in order.
         """
         producer = self.producer
         self._partitions.clear()  # partition counts are read afresh once per call
@@ -151,21 +152,31 @@ class EventProducer:
         open_batches: dict[TopicPartition, _Batch] = {}
         placements: list[tuple[_Batch, int]] = []  # per event: its batch and offset within it
         serialize, headers_for = self.serializer.serialize, self._headers_for
+        routes: dict[str, dict[bytes | None, TopicPartition]] = {}  # topic -> key -> where it goes, this call
         for topic, event in items:
             value, key = serialize(topic, event), event.kafka_key()
             headers = headers_for(event)
             if len(value) + len(key or b"") > _SIZE_CHECK_FROM:
                 self._check_size(key, value, headers)
-            tp = TopicPartition(topic, await self._partition_for(topic, key))
+            route = routes.get(topic)
+            if route is None:
+                route = routes[topic] = {}
+            tp = route.get(key)
+            if tp is None:
+                tp = TopicPartition(topic, await self._partition_for(topic, key))
+                if key is not None:  # no key: a partition of its own each time, as aiokafka chooses
+                    route[key] = tp
             batch = open_batches.get(tp)
             if batch is not None:
                 if batch.builder.append(timestamp=None, key=key, value=value, headers=headers) is not None:
-                    placements.append((batch, batch.builder.record_count() - 1))
+                    placements.append((batch, batch.count))
+                    batch.count += 1
                     continue
                 await self._hand_over(batch)  # full: send it now, start the next one
             batch = _Batch(tp, producer.create_batch())
             if batch.builder.append(timestamp=None, key=key, value=value, headers=headers) is None:
                 raise MessageSizeTooLargeError(f"a record of {len(value)} bytes does not fit in a batch")
+            batch.count = 1
             open_batches[tp] = batch
             batches.append(batch)
             placements.append((batch, 0))
@@ -195,11 +206,12 @@ _SIZE_CHECK_FROM = 64 * 1024
 class _Batch:
     """One topic-partition's batch being filled, and its delivery future once handed over."""
 
-    __slots__ = ("builder", "future", "tp")
+    __slots__ = ("builder", "count", "future", "tp")
 
     def __init__(self, tp: TopicPartition, builder: Any) -> None:
         self.tp = tp
         self.builder = builder
+        self.count = 0  # records appended (the builder's record_count, without the call)
         self.future: asyncio.Future[RecordMetadata] | None = None
 
 

@@ -20,7 +20,7 @@ from typing import Any, Literal, cast
 import fastavro
 from fastavro import schemaless_reader, schemaless_writer
 
-from connector.model import Event, event_from_avro
+from connector.model import Event, avro_conversions, event_from_avro
 from connector.schemas import SchemaInfo, load_schema, released_schemas, schema_names
 from connector.serde.compiled import Encoder, compile_record
 from connector.serde.registry import SchemaRegistryClient, subject_for_topic
@@ -81,6 +81,8 @@ class EventSerializer:
         self._headers: dict[tuple[str, str], bytes] = {}
         #: (topic, schema name as asked) -> (header, writer): one lookup per record
         self._prepared: dict[tuple[str, str], tuple[bytes, _ReusedBufferWriter]] = {}
+        #: (topic, event class) -> its bytes, header included, straight from the event's attributes
+        self._event_encoders: dict[tuple[str, type[Event]], Encoder] = {}
 
     @property
     def wire_format(self) -> WireFormat:
@@ -113,7 +115,23 @@ class EventSerializer:
         return prepared[1].encode(prepared[0], record)
 
     def serialize(self, topic: str, event: Event) -> bytes:
-        return self.serialize_record(topic, event.schema_name, event.as_avro())
+        encode = self._event_encoders.get((topic, type(event)))
+        if encode is None:
+            encode = self._event_encoder(topic, type(event))
+        return encode(event)
+
+    def _event_encoder(self, topic: str, cls: type[Event]) -> Encoder:
+        """An event class's encoder for a topic: compiled to read the attributes (no ``as_avro`` dict
+        per event: the conversions are ``Event.as_avro``'s, which every class's own ``as_avro``
+        equals), or ``as_avro`` and the record encoder when the schema does not compile."""
+        header = self.prepare(topic, cls.schema_name)
+        compiled = compile_record(load_schema(cls.schema_name).source, avro_conversions(cls), header)
+
+        def by_record(event: Any) -> bytes:
+            return self.serialize_record(topic, event.schema_name, event.as_avro())
+        encode = by_record if compiled is None else compiled
+        self._event_encoders[(topic, cls)] = encode
+        return encode
 
 
 @dataclass(frozen=True, slots=True)

@@ -4,31 +4,49 @@
 ints, longs, enums, ``["null", X]`` unions, arrays and maps of strings) that interpretation
 cost more than the encoding itself. ``compile_record`` turns each field into a function from
 its value to its bytes, and the record into one generated expression that joins them: no loop
-over the fields, no call per field where a cache answers. Strings, enum symbols and nullable
-values of those are encoded once and cached (vendor, tenant, source, states, cursors repeat).
-The output is byte-for-byte fastavro's (checked in tests/unit); a schema using anything else
-is not compiled (``None``) and fastavro encodes it.
+over the fields, no call per field where a cache answers. Strings, enum symbols, longs and
+nullable values of those are encoded once and cached (vendor, tenant, source, states, cursors
+and a page's ``ingested_at`` repeat). Given the event class's conversions, the encoder reads
+the event's attributes itself (no ``as_avro`` dict per event). The output is byte-for-byte
+fastavro's (checked in tests/unit); a schema using anything else is not compiled (``None``)
+and fastavro encodes it.
 """
 
 from __future__ import annotations
 
+import keyword
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import Any, NamedTuple
 
 __all__ = ["Encoder", "compile_record"]
 
-Encoder = Callable[[Mapping[str, Any]], bytes]
+Encoder = Callable[[Any], bytes]
 _Write = Callable[[Any], bytes]
-#: a field's encoder: the function, and the cache of values it fills (None when it keeps none)
-_Field = tuple[_Write, dict[Any, bytes] | None]
 _SMALL = [bytes([n]) for n in range(128)]
 _LONG_MIN, _LONG_MAX = -(2**63), 2**63 - 1
 _INT_MIN, _INT_MAX = -(2**31), 2**31 - 1
 _CACHE_LIMIT = 4096
 
 
+class _Field(NamedTuple):
+    """A field's encoder: ``write`` (value -> bytes), the cache ``write`` fills (asked first), and
+    the one type whose values (besides None) the cache may be asked for: ``True`` and ``1.0`` equal
+    ``1`` as dict keys, but an Avro long must refuse them."""
+
+    write: _Write
+    cache: dict[Any, bytes] | None = None
+    exact: type | None = None
+
+
 class Unsupported(Exception):
     """The schema uses a type this compiler does not handle: fastavro encodes it."""
+
+
+def _remember(cache: dict[Any, bytes], value: Any, encoded: bytes) -> bytes:
+    if len(cache) >= _CACHE_LIMIT:
+        cache.clear()
+    cache[value] = encoded
+    return encoded
 
 
 def _varint(value: int) -> bytes:
@@ -36,7 +54,7 @@ def _varint(value: int) -> bytes:
     n = (value << 1) ^ (value >> 63)
     if n < 128:
         return _SMALL[n]
-    out = bytearray()
+    out = []
     while n >= 0x80:
         out.append((n & 0x7F) | 0x80)
         n >>= 7
@@ -44,12 +62,15 @@ def _varint(value: int) -> bytes:
     return bytes(out)
 
 
-def _integer(low: int, high: int) -> _Field:
+def _integer(low: int, high: int, prefix: bytes = b"") -> _Field:
+    """Integers, cached by value (asked for exact ints only); ``prefix`` is a union's branch tag."""
+    cache: dict[Any, bytes] = {}
+
     def write(value: Any) -> bytes:
         if type(value) is not int or not low <= value <= high:  # bool is refused too
             raise ValueError(f"{value!r} is not an Avro integer in [{low}, {high}]")
-        return _varint(value)
-    return write, None
+        return _remember(cache, value, prefix + _varint(value))
+    return _Field(write, cache, int)
 
 
 def _string(prefix: bytes = b"") -> _Field:
@@ -60,12 +81,8 @@ def _string(prefix: bytes = b"") -> _Field:
         if not isinstance(value, str):
             raise ValueError(f"{value!r} is not an Avro string")
         raw = value.encode()
-        encoded = prefix + _varint(len(raw)) + raw
-        if len(cache) >= _CACHE_LIMIT:
-            cache.clear()
-        cache[value] = encoded
-        return encoded
-    return write, cache
+        return _remember(cache, value, prefix + _varint(len(raw)) + raw)
+    return _Field(write, cache)
 
 
 def _enum(symbols: list[str], prefix: bytes = b"") -> _Field:
@@ -76,42 +93,56 @@ def _enum(symbols: list[str], prefix: bytes = b"") -> _Field:
             return index[value]
         except (KeyError, TypeError):
             raise ValueError(f"{value!r} is not one of the symbols {symbols}") from None
-    return write, None  # not cached: an unhashable value must be refused by ``write`` as ValueError
+    return _Field(write)  # not cached: an unhashable value must be refused by ``write`` as ValueError
 
 
 def _nullable(schema: Any, null_first: bool, named: dict[str, list[str]], namespace: str) -> _Field:
+    """``["null", X]``: a cached X carries the branch tag in its cached bytes, and None is cached too."""
     null_tag, value_tag = (_SMALL[0], _varint(1)) if null_first else (_varint(1), _SMALL[0])
-    if schema == "string" or (isinstance(schema, dict) and schema.get("type") == "string"
-                              and set(schema) <= {"type", "logicalType", "doc"}):
-        write, cache = _string(value_tag)
-        assert cache is not None
-        cache[None] = null_tag  # the usual answer; ``write_string`` answers it once the cache is cleared
+    kind = _plain_kind(schema)
+    if kind is not None:
+        inner = _string(value_tag) if kind == "string" else _integer(*_RANGES[kind], value_tag)
+        assert inner.cache is not None
+        inner.cache[None] = null_tag  # the usual answer; ``write`` answers it once the cache is cleared
+        write = inner.write
 
-        def write_string(value: Any) -> bytes:
+        def write_cached(value: Any) -> bytes:
             return null_tag if value is None else write(value)
-        return write_string, cache
+        return _Field(write_cached, inner.cache, inner.exact)
     symbols = (named.get(schema) or named.get(f"{namespace}.{schema}")) if isinstance(schema, str) else None
     if symbols is not None:  # a named enum: the branch tag goes into each symbol's bytes
-        symbol, _ = _enum(symbols, value_tag)
+        symbol = _enum(symbols, value_tag).write
 
         def write_symbol(value: Any) -> bytes:
             return null_tag if value is None else symbol(value)
-        return write_symbol, None
-    inner = _cached(_type(schema, named, namespace))
+        return _Field(write_symbol)
+    other = _cached(_type(schema, named, namespace))
 
     def write_value(value: Any) -> bytes:
-        return null_tag if value is None else value_tag + inner(value)
-    return write_value, None
+        return null_tag if value is None else value_tag + other(value)
+    return _Field(write_value)
+
+
+_RANGES = {"long": (_LONG_MIN, _LONG_MAX), "int": (_INT_MIN, _INT_MAX)}
+
+
+def _plain_kind(schema: Any) -> str | None:
+    """``string``, ``long`` or ``int`` when the schema is one of those (a logical type is only a hint)."""
+    if isinstance(schema, dict) and set(schema) <= {"type", "logicalType", "doc"}:
+        schema = schema.get("type")
+    return schema if schema in ("string", "long", "int") else None
 
 
 def _cached(field: _Field) -> _Write:
     """A field's encoder that asks its cache first (for values inside unions, arrays and maps)."""
-    write, cache = field
+    write, cache, exact = field
     if cache is None:
         return write
     lookup = cache.get
 
     def cached(value: Any) -> bytes:
+        if exact is not None and type(value) is not exact and value is not None:
+            return write(value)
         return lookup(value) or write(value)
     return cached
 
@@ -123,7 +154,7 @@ def _array(items: _Write) -> _Field:
         if not value:
             return _SMALL[0]
         return b"".join([_varint(len(value)), *[items(item) for item in value], _SMALL[0]])
-    return write, None
+    return _Field(write)
 
 
 def _map(values: _Write) -> _Field:
@@ -139,7 +170,7 @@ def _map(values: _Write) -> _Field:
             parts += (keys(key), values(item))
         parts.append(_SMALL[0])
         return b"".join(parts)
-    return write, None
+    return _Field(write)
 
 
 def _type(schema: Any, named: dict[str, list[str]], namespace: str) -> _Field:
@@ -174,8 +205,15 @@ def _type(schema: Any, named: dict[str, list[str]], namespace: str) -> _Field:
     raise Unsupported(str(schema))
 
 
-def compile_record(schema: Mapping[str, Any]) -> Encoder | None:
-    """An encoder of records of this (flat) record schema, or None when it uses other types."""
+def compile_record(schema: Mapping[str, Any], conversions: Mapping[str, Callable[[Any], Any] | None] | None = None,
+                   prefix: bytes = b"") -> Encoder | None:
+    """An encoder of records of this (flat) record schema, or None when it uses other types.
+
+    Without ``conversions`` it encodes a record dict (``as_avro``'s). With them it encodes an
+    event object: each field is the attribute of its name, through its conversion when there
+    is one and the value is not None (what ``Event.as_avro`` does); a schema field the object
+    does not have takes its default. ``prefix`` (a wire-format header) starts every output.
+    """
     if schema.get("type") != "record":
         return None
     namespace = str(schema.get("namespace", ""))
@@ -185,18 +223,45 @@ def compile_record(schema: Mapping[str, Any]) -> Encoder | None:
                   for f in schema["fields"]]
     except (Unsupported, KeyError, TypeError):
         return None
-    return _generate(fields)
+    return _generate(fields, conversions, prefix)
 
 
-def _generate(fields: list[tuple[str, _Field, bool, Any]]) -> Encoder:
+def _read(n: int, name: str, has_default: bool, conversions: Mapping[str, Any] | None,
+          scope: dict[str, Any]) -> str:
+    """The expression that reads field ``n`` from ``r`` (a dict, or an object given conversions)."""
+    if conversions is None:
+        return f"r.get({name!r}, D{n})" if has_default else f"r[{name!r}]"
+    if name not in conversions:
+        if not has_default:
+            raise Unsupported(name)
+        return f"D{n}"
+    if not name.isidentifier() or keyword.iskeyword(name):
+        raise Unsupported(name)
+    convert = conversions[name]
+    if convert is None:
+        return f"r.{name}"
+    scope[f"X{n}"] = convert
+    return f"(None if (a{n} := r.{name}) is None else X{n}(a{n}))"
+
+
+def _generate(fields: list[tuple[str, _Field, bool, Any]], conversions: Mapping[str, Any] | None,
+              prefix: bytes) -> Encoder | None:
     """One function joining every field's bytes, written out: ``C0.get(v0 := r["a"]) or W0(v0)`` per
-    cached field, ``W1(r["b"])`` otherwise; a field with a default reads ``r.get(name, D1)``."""
-    scope: dict[str, Any] = {}
-    parts = []
-    for n, (name, (write, cache), has_default, default) in enumerate(fields):
-        scope[f"W{n}"], scope[f"C{n}"], scope[f"D{n}"] = write, cache, default
-        read = f"r.get({name!r}, D{n})" if has_default else f"r[{name!r}]"
-        parts.append(f"C{n}.get(v{n} := {read}) or W{n}(v{n})" if cache is not None else f"W{n}({read})")
+    cached field (the lookup guarded by the type the cache may be asked for), ``W1(r["b"])`` otherwise."""
+    scope: dict[str, Any] = {"P": prefix}
+    parts = ["P"] if prefix else []
+    for n, (name, (write, cache, exact), has_default, default) in enumerate(fields):
+        scope[f"W{n}"], scope[f"C{n}"], scope[f"D{n}"], scope[f"T{n}"] = write, cache, default, exact
+        try:
+            read = _read(n, name, has_default, conversions, scope)
+        except Unsupported:
+            return None
+        if cache is None:
+            parts.append(f"W{n}({read})")
+        elif exact is None:
+            parts.append(f"C{n}.get(v{n} := {read}) or W{n}(v{n})")
+        else:
+            parts.append(f"(C{n}.get(v{n}) if type(v{n} := {read}) is T{n} or v{n} is None else None) or W{n}(v{n})")
     source = "def encode(r):\n    return b''.join((\n        " + ",\n        ".join(parts) + ",\n    ))\n"
     exec(compile(source, "<compiled avro encoder>", "exec"), scope)  # our own code, from the schema's field names
     encoder: Encoder = scope["encode"]

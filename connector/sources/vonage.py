@@ -350,7 +350,7 @@ class VonageStream(StreamBase[VonageSource]):
                 continue
             occurred = from_millis(at)
             events.append(self.state_changed(
-                key=("merged", agent, at, merged.state.value, merged.reason or ""), agent_id=agent,
+                key=("merged", agent, at, merged.state, merged.reason or ""), agent_id=agent,  # str(state): its value
                 state=merged.state, previous=last_state, vendor_state=merged.vendor_state,
                 reason=merged.reason, occurred_at=occurred, source_cursor=source_cursor, now=now,
                 vendor_record_id=self._record_id(pending[index - 1])))

@@ -2,12 +2,22 @@
 
 from __future__ import annotations
 
+import dataclasses
+import inspect
 import uuid
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from connector.model import EVENT_ID_NAMESPACE, AgentStateChanged, Event, deterministic_event_id
+from connector.model import (
+    EVENT_ID_NAMESPACE,
+    AgentConversationsObserved,
+    AgentGroupObserved,
+    AgentStateChanged,
+    Event,
+    deterministic_event_id,
+)
 from tests.support.events import state_changes
 
 
@@ -22,3 +32,27 @@ def test_event_ids_are_uuid5_of_the_joined_key(vendor: str, tenant: str, key: li
 @given(state_changes)
 def test_agent_state_changed_as_avro_matches_the_generic_conversion(event: AgentStateChanged) -> None:
     assert event.as_avro() == Event.as_avro(event)
+
+
+@pytest.mark.parametrize("cls", [AgentStateChanged, AgentGroupObserved, AgentConversationsObserved])
+def test_the_quick_init_keeps_the_dataclass_contract(cls: type[Event]) -> None:
+    """Same parameters and defaults as the generated ``__init__``, and the instances stay frozen."""
+    fields = dataclasses.fields(cls)  # type: ignore[arg-type]
+    parameters = list(inspect.signature(cls).parameters.values())
+    assert [p.name for p in parameters] == [f.name for f in fields]
+    assert [p.default for p in parameters] == [inspect.Parameter.empty if f.default is dataclasses.MISSING
+                                               else f.default for f in fields]
+    assert all(p.kind is inspect.Parameter.POSITIONAL_OR_KEYWORD for p in parameters)
+
+
+@settings(max_examples=50, deadline=None)
+@given(state_changes)
+def test_a_quickly_built_event_is_the_same_event_and_immutable(event: AgentStateChanged) -> None:
+    values = [getattr(event, f.name) for f in dataclasses.fields(event)]
+    again = AgentStateChanged(*values)
+    assert again == event and hash(again) == hash(event)
+    assert dataclasses.replace(event, agent_id="other").agent_id == "other"
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        again.agent_id = "x"  # type: ignore[misc]
+    with pytest.raises(TypeError):
+        AgentStateChanged(*values[:3])  # type: ignore[call-arg]
