@@ -31,7 +31,7 @@ __all__ = ["PLANS", "main", "run"]
 PLANS: dict[str, dict[str, Any]] = {
     "full": {"repeats": 5, "agents": 200, "hours": 2.0, "idle_sources": 100, "idle_windows": 3,
              "idle_window": 8.0, "scale_agents": 200, "scale_points": (1, 10, 100), "scale_run": 15.0,
-             "scale_windows": 3, "proc_repeats": 1, "proc_steps": (100, 2000, 20000), "proc_per_agent": 1,
+             "scale_windows": 3, "proc_repeats": 3, "proc_steps": (100, 2000, 20000), "proc_per_agent": 1,
              "fresh_duration": 50.0, "fresh_agents": 120},
     "quick": {"repeats": 2, "agents": 40, "hours": 1.0, "idle_sources": 20, "idle_windows": 2,
               "idle_window": 3.0, "scale_agents": 10, "scale_points": (1, 10), "scale_run": 6.0,

@@ -1,13 +1,17 @@
 """Processors side: events/s through the availability tables per worker, worker memory by agents, freshness.
 
 Workers run as real subprocesses (``agent-connector process``), as in production. Throughput is
-read from the consumer group's committed input offsets (commit interval 0.5 s), so it is a
-slight underestimate of what the worker did.
+the time from the first record produced to the last one committed through both stages, read
+from the consumer group's committed offsets (commit interval 1 s), so it is a slight
+underestimate of what the worker did.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
+import subprocess
+import sys
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -92,34 +96,56 @@ async def _group_changes_end(settings: KafkaSettings, topic: str) -> int:
     return sum((await fetched_end_offsets(settings, listed)).values())
 
 
-async def _wait_committed(settings: KafkaSettings, worker: Worker, target: int, limit: float,
-                          window: float = 0.0) -> tuple[float, list[float]]:
-    """Seconds until ``target`` input events are through both stages (agent events committed, then every
-    group delta they caused committed), and the events/s of every ``window`` seconds on the way.
-
-    The second stage is what makes the group tables right, so it is what counts: window rates are
-    committed group deltas per second divided by the deltas per event of the whole run."""
+async def _wait_committed(settings: KafkaSettings, worker: Worker, target: int, started: float,
+                          limit: float) -> float:
+    """Seconds from ``started`` until ``target`` input events are through both stages: agent events committed, then
+    every group-change message they caused committed (the second stage is what makes the group
+    tables right, so it is what counts)."""
     group_topic = f"{worker.app_id}-group-changes"
-    started = time.perf_counter()
-    mark, marked = started, await committed(settings, worker.app_id, group_topic)
-    deltas: list[tuple[float, int]] = []
     while True:
         if not worker.alive():
             raise RuntimeError(f"processors worker exited: {worker.tail()}")
         agent_done = await committed(settings, worker.app_id, settings.topics.agent_state)
-        group_done = await committed(settings, worker.app_id, group_topic)
         now = time.perf_counter()
-        if window and now - mark >= window and group_done > marked:
-            deltas.append(((group_done - marked) / (now - mark), group_done))
-            mark, marked = now, group_done
-        if agent_done >= target and group_done >= await _group_changes_end(settings, group_topic):
-            per_event = group_done / target if target else 1.0
-            rates = [rate / per_event for rate, done in deltas[1:] if done < group_done]  # whole windows only
-            return now - started, rates
+        if agent_done >= target:
+            group_done = await committed(settings, worker.app_id, group_topic)
+            if group_done >= await _group_changes_end(settings, group_topic):
+                return now - started
         if now - started > limit:
-            raise TimeoutError(f"worker committed {agent_done} of {target} events, {group_done} group deltas "
-                               f"in {limit:.0f} s")
-        await asyncio.sleep(0.25)
+            raise TimeoutError(f"worker committed {agent_done} of {target} events in {limit:.0f} s")
+        await asyncio.sleep(0.1)
+
+
+def faust_ceiling(config: Path, topic: str, count: int, workdir: Path, limit: float = 180.0) -> float:
+    """Events/s of a faust agent doing nothing with ``count`` records of ``topic`` (``bench.faust_ceiling``)."""
+    out = workdir / f"faust-ceiling-{uuid.uuid4().hex[:8]}.json"
+    with (workdir / "faust-ceiling.log").open("ab") as log:
+        try:
+            subprocess.run([sys.executable, "-m", "bench.faust_ceiling", str(config), topic, str(count), str(out)],
+                           stdout=log, stderr=log, cwd=Path(__file__).resolve().parent.parent, timeout=limit,
+                           check=False)
+        except subprocess.TimeoutExpired:
+            raise TimeoutError(f"the faust ceiling did not read {count} records in {limit:.0f} s") from None
+    if not out.exists():
+        raise RuntimeError("the faust ceiling exited without a result; see faust-ceiling.log")
+    rate: float = json.loads(out.read_text())["events_per_second"]
+    return rate
+
+
+async def _ceilings(bootstrap: str, workdir: Path, events: list[AgentStateChanged]) -> tuple[float, float]:
+    """The raw consumer and the faust agent ceilings over ``events``, written to a topic of their own."""
+    twin = kafka_settings(bootstrap)
+    await provision_topics(twin, connector_topics(twin))
+    config = write_config(workdir / f"ceiling-{uuid.uuid4().hex[:8]}.yaml", twin)
+    producer = EventProducer(twin)
+    await producer.start()
+    try:
+        await _produce(producer, twin.topics.agent_state, events)
+    finally:
+        await producer.stop()
+    raw = await ceilings.consumer_ceiling(bootstrap, twin.topics.agent_state, len(events))
+    framework = await asyncio.to_thread(faust_ceiling, config, twin.topics.agent_state, len(events), workdir)
+    return raw, framework
 
 
 async def _produce(producer: EventProducer, topic: str, events: list[AgentStateChanged]) -> None:
@@ -130,10 +156,12 @@ async def _produce(producer: EventProducer, topic: str, events: list[AgentStateC
 async def throughput_and_memory(bootstrap: str, workdir: Path, *, repeats: int, agent_steps: tuple[int, ...],
                                 per_agent: int, figures: ProcessorFigures, profile_to: Path | None = None) -> None:
     """Per repeat: a fresh worker; feed agents step by step; after each step the worker's RSS; the last
-    step's events/s against the raw consumer ceiling over the same topic, measured just before."""
+    step's events/s against the raw consumer and faust agent ceilings over the same records, measured
+    just before on a topic of their own."""
     rate = Series(f"processors events/s, 1 worker ({agent_steps[-1] - agent_steps[-2]:,} agents x {per_agent} "
                   f"changes)", "events/s")
-    ceiling = Series("raw aiokafka consumer ceiling (same topic)", "events/s")
+    ceiling = Series("raw aiokafka consumer ceiling (same records)", "events/s")
+    framework = Series("faust agent ceiling: a no-op agent (same records, same transport)", "events/s")
     rss: dict[int, Series] = {n: Series(f"processors worker resident memory, {n:,} agents", "MB")
                               for n in (0, *agent_steps)}
     start = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=1)
@@ -149,27 +177,28 @@ async def throughput_and_memory(bootstrap: str, workdir: Path, *, repeats: int, 
             await _wait_web(worker)
             await asyncio.sleep(2.0)  # let the worker settle its assignment
             rss[0].add(worker.stat().rss_mb)
-            produced, previous, measured = 0, 0, 0.0
+            produced, previous, measured, measured_faust = 0, 0, 0.0, 0.0
             for step, agents in enumerate(agent_steps):
                 events = synthetic_events(previous, agents, per_agent, start)
+                last = step == len(agent_steps) - 1
+                if last:  # the ceilings over the same records on a twin topic, before the worker sees them
+                    measured, measured_faust = await _ceilings(bootstrap, workdir, events)
+                started = time.perf_counter()
                 await _produce(producer, settings.topics.agent_state, events)
                 produced += len(events)
-                last = step == len(agent_steps) - 1
-                if last:  # the consumer ceiling over the same records, right before the worker reads them
-                    measured = await ceilings.consumer_ceiling(bootstrap, settings.topics.agent_state, produced)
-                seconds, windows = await _wait_committed(settings, worker, produced, limit=400,
-                                                         window=3.0 if last else 0.0)
-                if last:
-                    for value in windows or [len(events) / seconds]:
-                        rate.add(value)
-                        ceiling.add(measured)  # each window paired with this run's ceiling
+                seconds = await _wait_committed(settings, worker, produced, started, limit=400)
+                if last:  # each run's rate paired with the ceilings measured in the same run
+                    rate.add(len(events) / seconds)
+                    ceiling.add(measured)
+                    framework.add(measured_faust)
                 await asyncio.sleep(1.0)  # table writes after the last commit
                 rss[agents].add(worker.stat().rss_mb)
                 previous = agents
         finally:
             await producer.stop()
             worker.stop(timeout=30)
-    figures.rows += [rate, ceiling, ratios(rate, ceiling, "processors / consumer ceiling"), *rss.values()]
+    figures.rows += [rate, ceiling, ratios(rate, ceiling, "processors / consumer ceiling"), framework,
+                     ratios(rate, framework, "processors / faust agent ceiling"), *rss.values()]
     for agents, series in rss.items():
         figures.memory.append({"agents": agents, "rss_mb": series.median})
 

@@ -124,7 +124,7 @@ class Worker(_Process):
                  profile_to: Path | None = None) -> None:
         self.port = free_port()
         self.app_id = app_id
-        env = {"PROCESSORS_APP_ID": app_id, "PROCESSORS_COMMIT_INTERVAL": "0.5"}
+        env = {"PROCESSORS_APP_ID": app_id, "PROCESSORS_COMMIT_INTERVAL": "1.0"}
         command = ["-m", "connector.processors.cli", str(config), "--web-port", str(self.port),
                    "--data-dir", str(workdir / f"data-{name}"), "--loglevel", "warning"]
         if profile_to is not None:

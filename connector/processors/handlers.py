@@ -1,9 +1,11 @@
 """The stream handlers (faust agents): load table values, call the pure functions, store and send results.
 
 At least once, and why that is enough: faust writes table changes and sends
-messages through one producer and flushes it before committing input offsets,
-so after a crash (even SIGKILL) the input is replayed from the last commit onto
-tables that may already hold some of its effects. Every pure function is
+messages through one producer and flushes it before committing input offsets
+(and the flush first sends what handlers hold back: batched group deltas, cached
+group and pane records, coalesced availability records), so after a crash (even
+SIGKILL) the input is replayed from the last commit onto tables that may already
+hold some of its effects. Every pure function is
 idempotent under exactly that: a replayed agent event is a duplicate that
 re-sends its snapshots, a replayed delta is ignored by revision (and re-sends
 its alerts with the same ``alert_id``), a replayed observation or conversation
@@ -19,6 +21,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import faust
+from aiokafka.partitioner import DefaultPartitioner
 
 from connector.model import (
     AgentConversationsObserved,
@@ -29,6 +32,7 @@ from connector.model import (
     deterministic_event_id,
 )
 from connector.processors.agent_state import AgentRecord, apply_agent_event
+from connector.processors.batching import GroupDeltaBatcher
 from connector.processors.continuity import ContinuityGuard, InputRecord
 from connector.processors.conversations import (
     AgentConversations,
@@ -38,10 +42,12 @@ from connector.processors.conversations import (
     conversation_agent_key,
     conversation_window_key,
 )
-from connector.processors.groups import GroupRecord, PaneRecord, apply_group_delta, apply_group_observation, pane_key
+from connector.processors.deltas import GroupDelta
+from connector.processors.groups import GroupRecord, apply_group_deltas, apply_group_observation, pane_key
 from connector.processors.keys import agent_key
 from connector.processors.messages import (
-    GroupMessage,
+    DeltaBatch,
+    GroupObservation,
     decode_conversation,
     decode_group_message,
     encode_conversation,
@@ -111,12 +117,26 @@ def register_handlers(p: Processors) -> None:
         await guard.stop()
 
     group_changes_topic = topics.group_changes.get_topic_name()
+    group_partitions: list[int] = []
 
-    async def send_group(message: GroupMessage) -> None:
+    def partition_of(group: str) -> int:
+        # where the group's records live: its key's partition under the producer's default partitioner
+        return int(DefaultPartitioner()(group.encode(), group_partitions, group_partitions))
+
+    async def send_batch(partition: int, batch: DeltaBatch) -> None:
+        await direct_producer(app).send_direct(group_changes_topic, None, batch.encode(), partition=partition)
+
+    async def send_observation(message: GroupObservation) -> None:
         await direct_producer(app).send_direct(group_changes_topic, message.group.encode(), message.encode())
+
+    delta_batcher = GroupDeltaBatcher(send_batch, partition_of)
 
     @app.agent(topics.agent_state, name="agent-events")
     async def agent_events(stream: faust.StreamT[Any]) -> None:
+        await topics.group_changes.maybe_declare()
+        group_partitions[:] = sorted(await direct_producer(app).partitions_for(group_changes_topic))
+        if delta_batcher.flush not in direct_producer(app).before_flush:
+            direct_producer(app).before_flush.append(delta_batcher.flush)
         async for item in guard.records(stream):
             change: AgentStateChanged | None = await _decode(p, item, AgentStateChanged)
             if change is None:
@@ -127,8 +147,7 @@ def register_handlers(p: Processors) -> None:
             stored_json = update.record.to_json()
             if stored_json != raw:
                 await tables.agents.set(key, stored_json)
-            for delta in update.deltas:
-                await send_group(GroupMessage(delta.group, delta=delta))
+            await delta_batcher.add(update.deltas)
 
     @app.agent(topics.group_observations, name="group-observations")
     async def group_observations(stream: faust.StreamT[Any]) -> None:
@@ -138,7 +157,7 @@ def register_handlers(p: Processors) -> None:
                 continue
             group = derived_group_key(observation, settings)
             if group is not None:  # filters we derive no group for stay out of the comparison
-                await send_group(GroupMessage(group, observed=snapshot_of(observation)))
+                await send_observation(GroupObservation(group, snapshot_of(observation)))
 
     availability_headers = _headers(p, "AgentAvailability", AVAILABILITY_SCHEMA)
     alert_headers = _headers(p, "AvailabilityAlert", ALERT_SCHEMA)
@@ -169,42 +188,39 @@ def register_handlers(p: Processors) -> None:
         await topics.alerts.maybe_declare()
         await asyncio.to_thread(p.serializer.prepare, names.availability, AVAILABILITY_SCHEMA)
         await asyncio.to_thread(p.serializer.prepare, names.alerts, ALERT_SCHEMA)
-        if publish_changed not in direct_producer(app).before_flush:
-            direct_producer(app).before_flush.append(publish_changed)
+        for hook in (publish_changed, tables.groups.write_back, tables.panes.write_back):
+            if hook not in direct_producer(app).before_flush:
+                direct_producer(app).before_flush.append(hook)
         async for item in guard.records(stream):
             if item.value is None:
                 continue
             message = decode_group_message(item.value)
-            raw = tables.groups.get(message.group)
-            record = GroupRecord.from_json(raw) if raw is not None else None
-            if message.observed is not None:
+            if isinstance(message, GroupObservation):
+                record = tables.groups.load(message.group)
                 observed = apply_group_observation(record, message.group, message.observed)
                 if observed is not record:
-                    await tables.groups.set(message.group, observed.to_json())
+                    tables.groups.stage(message.group, observed)
                     publish(observed)
                 continue
-            delta = message.delta
-            assert delta is not None
-            stored = {}
-            for contribution in delta.panes:
-                pane_raw = tables.panes.get(pane_key(delta.group, contribution.pane_start_ms))
-                if pane_raw is not None:
-                    stored[contribution.pane_start_ms] = PaneRecord.from_json(pane_raw)
-            update = apply_group_delta(record, stored, delta, settings)
-            group_json = update.record.to_json()
-            if group_json != raw:
-                await tables.groups.set(delta.group, group_json)
-            for start, pane in update.panes.items():
-                key = pane_key(delta.group, start)
-                if pane is not None:
-                    await tables.panes.set(key, pane.to_json())
-                else:
-                    await tables.panes.delete(key)
-            if update.publish:
-                publish(update.record)
-            for alert in update.alerts:
-                value = p.serializer.serialize_record(names.alerts, ALERT_SCHEMA, alert_record(alert))
-                await topics.alerts.send(key=alert.group.encode(), value=value, headers=alert_headers)
+            for group, deltas in message.by_group().items():
+                await apply_deltas(group, deltas)
+
+    async def apply_deltas(group: str, deltas: list[GroupDelta]) -> None:
+        record = tables.groups.load(group)
+        stored = {}
+        for start in {c.pane_start_ms for delta in deltas for c in delta.panes}:
+            pane = tables.panes.load(pane_key(group, start))
+            if pane is not None:
+                stored[start] = pane
+        update = apply_group_deltas(record, stored, deltas, settings)
+        tables.groups.stage(group, update.record)
+        for start, changed in update.panes.items():
+            tables.panes.stage(pane_key(group, start), changed)
+        if update.publish:
+            publish(update.record)
+        for alert in update.alerts:
+            value = p.serializer.serialize_record(names.alerts, ALERT_SCHEMA, alert_record(alert))
+            await topics.alerts.send(key=alert.group.encode(), value=value, headers=alert_headers)
 
     @app.agent(topics.conversation_observations, name="agent-conversations")
     async def agent_conversations(stream: faust.StreamT[Any]) -> None:

@@ -2,8 +2,10 @@
 
 Both internal topics are ours alone, so they carry compact JSON rather than Avro:
 
-* group changes (key: group key): an agent's ``GroupDelta`` or a vendor's count
-  (``ObservedSnapshot``) for the group, so the group handler owns every write to a group;
+* group changes: batches of agents' ``GroupDelta`` records, each batch for the groups of one
+  partition (sent to that partition, so a batch is one message however many groups it
+  touches), or a vendor's count (``ObservedSnapshot``) for one group (key: group key); so
+  the group handler owns every write to a group;
 * conversation windows (key: window key): one ``AgentConversationsObserved`` as Avro fields.
 """
 
@@ -17,7 +19,15 @@ from connector.model import AgentConversationsObserved
 from connector.processors.deltas import GroupDelta
 from connector.processors.observed import ObservedSnapshot
 
-__all__ = ["GroupMessage", "decode_conversation", "decode_group_message", "dumps", "encode_conversation"]
+__all__ = [
+    "DeltaBatch",
+    "GroupMessage",
+    "GroupObservation",
+    "decode_conversation",
+    "decode_group_message",
+    "dumps",
+    "encode_conversation",
+]
 
 
 def dumps(value: Any) -> bytes:
@@ -25,27 +35,45 @@ def dumps(value: Any) -> bytes:
 
 
 @dataclass(frozen=True, slots=True)
-class GroupMessage:
-    """One message to a group: exactly one of ``delta`` and ``observed`` is set."""
+class DeltaBatch:
+    """Agents' deltas to groups that share a partition, in the order the agent handler made them."""
 
-    group: str
-    delta: GroupDelta | None = None
-    observed: ObservedSnapshot | None = None
+    deltas: tuple[GroupDelta, ...]
 
     def encode(self) -> bytes:
-        if self.delta is not None:
-            return dumps({"delta": self.delta.to_json()})
-        if self.observed is not None:
-            return dumps({"group": self.group, "observed": self.observed.to_json()})
-        raise ValueError("a group message needs a delta or an observation")
+        if not self.deltas:
+            raise ValueError("a delta batch needs deltas")
+        return dumps({"deltas": [d.to_json() for d in self.deltas]})
+
+    def by_group(self) -> dict[str, list[GroupDelta]]:
+        """The deltas of each group, each group's in their order."""
+        grouped: dict[str, list[GroupDelta]] = {}
+        for delta in self.deltas:
+            grouped.setdefault(delta.group, []).append(delta)
+        return grouped
+
+
+@dataclass(frozen=True, slots=True)
+class GroupObservation:
+    """A vendor's count for one group."""
+
+    group: str
+    observed: ObservedSnapshot
+
+    def encode(self) -> bytes:
+        return dumps({"group": self.group, "observed": self.observed.to_json()})
+
+
+GroupMessage = DeltaBatch | GroupObservation
 
 
 def decode_group_message(payload: bytes) -> GroupMessage:
     data = json.loads(payload)
-    if "delta" in data:
-        delta = GroupDelta.from_json(data["delta"])
-        return GroupMessage(delta.group, delta=delta)
-    return GroupMessage(data["group"], observed=ObservedSnapshot.from_json(data["observed"]))
+    if "deltas" in data:
+        return DeltaBatch(tuple(GroupDelta.from_json(d) for d in data["deltas"]))
+    if "delta" in data:  # one delta per message, as written before 0.2: still on the topic after an upgrade
+        return DeltaBatch((GroupDelta.from_json(data["delta"]),))
+    return GroupObservation(data["group"], ObservedSnapshot.from_json(data["observed"]))
 
 
 def encode_conversation(observation: AgentConversationsObserved) -> bytes:

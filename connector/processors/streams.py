@@ -11,20 +11,22 @@ from __future__ import annotations
 
 import json
 import ssl
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Generic, Protocol, TypeVar, cast
 
 import faust
 from faust.streams import current_event
 from faust.types import TableT
 
 from connector.kafka.topics import TopicSpec
+from connector.processors.groups import GroupRecord, PaneRecord
 from connector.processors.options import WorkerOptions
 from connector.processors.transport import AvailabilityApp, direct_producer
 from connector.serde.codec import EventDeserializer, EventSerializer
 from connector.serde.registry import SchemaRegistryClient
 
-__all__ = ["Processors", "RecordTable", "Tables", "Topics", "build_app", "processor_topics"]
+__all__ = ["CachedRecordTable", "Processors", "RecordTable", "Tables", "Topics", "build_app", "processor_topics"]
 
 
 def _group_changes_topic(options: WorkerOptions) -> str:
@@ -73,7 +75,7 @@ class RecordTable:
     JSON, and a record takes a fraction of the memory of its nested Python objects.
     """
 
-    def __init__(self, table: TableT[bytes, bytes]) -> None:
+    def __init__(self, table: TableT[bytes, Any]) -> None:
         self.table = table
         self._changelog: str | None = None
 
@@ -83,31 +85,30 @@ class RecordTable:
         return name
 
     def get(self, key: str) -> Any:
-        raw = self.table.get(key.encode())
-        return json.loads(raw) if raw is not None else None
+        """The record as JSON (a dict), or None."""
+        return self._as_json(self.table.data.get(key.encode()))
+
+    def _as_json(self, value: Any) -> Any:
+        return json.loads(value) if value is not None else None
 
     async def set(self, key: str, value: Any) -> None:
         """Store a record and send it to the changelog partition of the event being handled."""
-        raw_key, raw_value = key.encode(), json.dumps(value, separators=(",", ":")).encode()
+        raw_key, raw_value = key.encode(), _dumps(value)
         self.table.data[raw_key] = raw_value
-        await self._log(raw_key, raw_value)
+        await self._log(raw_key, raw_value, _event_partition(self.name))
 
     async def delete(self, key: str) -> None:
         """Drop a record and send its tombstone to the changelog."""
         raw_key = key.encode()
         if raw_key in self.table.data:
             del self.table.data[raw_key]
-            await self._log(raw_key, None)
+            await self._log(raw_key, None, _event_partition(self.name))
 
-    async def _log(self, key: bytes, value: bytes | None) -> None:
+    async def _log(self, key: bytes, value: bytes | None, partition: int) -> None:
         # what faust's own table write does (the memory store keeps no changelog offsets), minus its
         # per-message buffer and send machinery: the changelog partition is the handled event's, as
         # faust's, and the next commit waits for the acknowledgement
-        event = current_event()
-        if event is None:
-            raise RuntimeError(f"table {self.name} written outside a stream handler")
-        await direct_producer(self.table.app).send_direct(
-            self.changelog, key, value, partition=event.message.partition)
+        await direct_producer(self.table.app).send_direct(self.changelog, key, value, partition=partition)
 
     @property
     def changelog(self) -> str:
@@ -116,17 +117,95 @@ class RecordTable:
         return self._changelog
 
     def __contains__(self, key: str) -> bool:
-        return key.encode() in self.table
+        return key.encode() in self.table.data
 
     def items(self) -> list[tuple[str, Any]]:
-        return [(key.decode(), json.loads(value)) for key, value in list(self.table.items())]
+        return [(key.decode(), self._as_json(value)) for key, value in list(self.table.data.items())]
+
+
+class Record(Protocol):
+    def to_json(self) -> Any: ...
+
+
+R = TypeVar("R", bound=Record)
+
+
+class CachedRecordTable(RecordTable, Generic[R]):
+    """A record table whose handler keeps records decoded and logs them once per commit.
+
+    A group record is read and rewritten for every batch of deltas, and it grows with the
+    group's members: decoding and re-encoding it each time cost more than everything else
+    the group handler does. Here ``load`` decodes a record once and keeps the object in the
+    table, ``stage`` replaces it in place, and ``write_back`` (before every commit) encodes
+    each record changed since and sends it to its changelog partition: the changelog gets
+    the latest value of each key once per commit instead of every intermediate one, which
+    is all a compacted changelog keeps anyway. A commit still covers only what its changelog
+    holds, and a crash loses no more than the uncommitted input, which is replayed.
+    """
+
+    def __init__(self, table: TableT[bytes, Any], decode: Callable[[Any], R]) -> None:
+        super().__init__(table)
+        self._decode = decode
+        self._unlogged: dict[bytes, int] = {}  # key -> changelog partition, for keys changed since write-back
+
+    def _as_json(self, value: Any) -> Any:
+        if value is None or isinstance(value, bytes):
+            return super()._as_json(value)
+        return value.to_json()
+
+    def load(self, key: str) -> R | None:
+        """The decoded record, or None; decoded once, then kept decoded."""
+        raw_key = key.encode()
+        value = self.table.data.get(raw_key)
+        if value is None or not isinstance(value, bytes):
+            return cast("R | None", value)
+        record = self._decode(json.loads(value))
+        self.table.data[raw_key] = record
+        return record
+
+    def stage(self, key: str, record: R | None) -> None:
+        """Replace (None: drop) a record now; its changelog write waits for ``write_back``."""
+        raw_key = key.encode()
+        if record is None:
+            if raw_key not in self.table.data:
+                return
+            del self.table.data[raw_key]
+        else:
+            self.table.data[raw_key] = record
+        self._unlogged[raw_key] = _event_partition(self.name)
+
+    @property
+    def unlogged(self) -> int:
+        """Records changed since the last write-back."""
+        return len(self._unlogged)
+
+    async def write_back(self) -> None:
+        """Send the current value of every record changed since the last call to the changelog."""
+        while self._unlogged:
+            raw_key, partition = self._unlogged.popitem()
+            value = self.table.data.get(raw_key)
+            payload = value if value is None or isinstance(value, bytes) else _dumps(value.to_json())
+            await self._log(raw_key, payload, partition)
+
+
+def _dumps(value: Any) -> bytes:
+    return json.dumps(value, separators=(",", ":")).encode()
+
+
+def _event_partition(table: str) -> int:
+    """The partition of the event being handled: a table's changelog partition for what it writes."""
+    event = current_event()
+    if event is None:
+        raise RuntimeError(f"table {table} written outside a stream handler")
+    partition: int = event.message.partition
+    return partition
 
 
 @dataclass(frozen=True, slots=True)
 class Tables:
     agents: RecordTable
-    groups: RecordTable
-    panes: RecordTable
+    groups: CachedRecordTable[GroupRecord]
+    panes: CachedRecordTable[PaneRecord]
     conversation_agents: RecordTable
     conversation_windows: RecordTable
 
@@ -143,6 +222,12 @@ class Processors:
     deserializer: EventDeserializer
 
 
+#: How long the producer holds a record to batch it with others (aiokafka ``linger_ms``; 0 by default).
+PRODUCER_LINGER_SECONDS = 0.005
+#: One producer batch per partition, at most (aiokafka ``max_batch_size``; 16 KiB by default).
+PRODUCER_MAX_BATCH_BYTES = 256 * 1024
+
+
 def _broker_settings(options: WorkerOptions) -> dict[str, Any]:
     kafka = options.kafka
     settings: dict[str, Any] = {
@@ -154,6 +239,10 @@ def _broker_settings(options: WorkerOptions) -> dict[str, Any]:
         "processing_guarantee": "at_least_once",
         "producer_acks": -1,
         "consumer_auto_offset_reset": "earliest",
+        # a produce request per record costs the worker more than its handlers: wait a few ms to batch
+        # them, with room for the largest table records (group records grow with their members)
+        "producer_linger": PRODUCER_LINGER_SECONDS,
+        "producer_max_batch_size": PRODUCER_MAX_BATCH_BYTES,
         "topic_partitions": kafka.partitions,
         "topic_replication_factor": kafka.replication_factor,
     }
@@ -211,13 +300,18 @@ def build_app(options: WorkerOptions) -> Processors:
                               value_serializer="raw"),  # shared with the sources: declared there, 1 partition
     )
 
+    def faust_table(name: str, help_text: str) -> TableT[bytes, Any]:
+        return app.Table(name, partitions=partitions, key_type=bytes, value_type=bytes, help=help_text)
+
     def table(name: str, help_text: str) -> RecordTable:
-        return RecordTable(app.Table(name, partitions=partitions, key_type=bytes, value_type=bytes, help=help_text))
+        return RecordTable(faust_table(name, help_text))
 
     tables = Tables(
         agents=table("agents", "AgentRecord per agent key tenant:vendor:agent_id"),
-        groups=table("groups", "GroupRecord per group key tenant:vendor:type:id"),
-        panes=table("panes", "PaneRecord per group@pane_start, written from the group's partition"),
+        groups=CachedRecordTable(faust_table("groups", "GroupRecord per group key tenant:vendor:type:id"),
+                                 GroupRecord.from_json),
+        panes=CachedRecordTable(faust_table("panes", "PaneRecord per group@pane_start, from the group's partition"),
+                                PaneRecord.from_json),
         conversation_agents=table("conversation-agents", "AgentConversations per tenant:vendor:agent_label"),
         conversation_windows=table("conversation-windows", "WindowConversations per tenant:vendor:start:end"),
     )

@@ -85,7 +85,12 @@ class DrainingProducer(faust_aiokafka.Producer):
         #: called first on every flush (so before every commit): handlers' deferred sends
         self.before_flush: list[Callable[[], Awaitable[None]]] = []
 
-    async def send_direct(self, topic: str, key: bytes, value: bytes | None,
+    async def partitions_for(self, topic: str) -> set[int]:
+        """The topic's partitions, from the producer's metadata (as its partitioner sees them)."""
+        partitions: set[int] = await self._ensure_producer().partitions_for(topic)
+        return partitions
+
+    async def send_direct(self, topic: str, key: bytes | None, value: bytes | None,
                           headers: list[tuple[str, bytes]] | None = None, partition: int | None = None) -> None:
         """Hand a message straight to aiokafka's batches, without faust's per-message machinery
         (a quarter of a millisecond of CPU per message). Same default partitioner, so keys land

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import random
 from dataclasses import replace
+
+import pytest
 
 from connector.model import AgentState
 from connector.processors.deltas import GroupDelta, LiveSnapshot, PaneContribution
@@ -12,12 +15,13 @@ from connector.processors.groups import (
     GroupUpdate,
     PaneRecord,
     apply_group_delta,
+    apply_group_deltas,
     group_window_stats,
 )
 from connector.processors.health import Counts, HealthStatus
 from connector.processors.settings import ProcessorSettings
 from connector.processors.windows import MINUTE_MS, TUMBLING_15M
-from tests.processors.harness import BASE_MS
+from tests.processors.harness import BASE_MS, Pipeline, make_event
 
 M = MINUTE_MS
 S = ProcessorSettings()
@@ -145,3 +149,54 @@ def test_a_replayed_delta_indexes_panes_whose_records_outlived_the_group_record(
     indexed = {start: stored[start] for start in replayed.record.panes}  # as the windows view reads them
     stats = group_window_stats(replayed.record, indexed, TUMBLING_15M, pane, pane + 15 * M)
     assert stats.available_ms == 3 * M  # the closed AVAILABLE segment; the open BUSY one adds busy time
+
+
+def _deltas_by_group(seed: int) -> dict[str, list[GroupDelta]]:
+    """Real deltas from the agent handler: 6 agents of two campaigns changing state over an hour,
+    with a replayed event and an out-of-order one, so panes close, members leave and alerts fire."""
+    rng = random.Random(seed)
+    pipeline = Pipeline(S)
+    states = [AgentState.AVAILABLE, AgentState.BUSY, AgentState.WRAP_UP, AgentState.AWAY, AgentState.OFFLINE]
+    events = [
+        make_event("v1", f"agent-{a}", i, BASE_MS + i * 97_000 + a * 1_000, rng.choice(states),
+                   campaign=f"c{a % 2}")
+        for i in range(40) for a in range(6)
+    ]
+    events += [events[10], events[3]]  # a duplicate and a late one
+    for event in events:
+        pipeline.process(event)
+    grouped: dict[str, list[GroupDelta]] = {}
+    for d in pipeline.outbox:
+        grouped.setdefault(d.group, []).append(d)
+    return grouped
+
+
+def test_a_batch_of_deltas_leaves_what_applying_them_one_by_one_leaves() -> None:
+    alerts_seen = 0
+    for seed in range(5):
+        for group, deltas in _deltas_by_group(seed).items():
+            one_by_one: GroupRecord | None = None
+            panes: dict[int, PaneRecord | None] = {}
+            alerts: list[Alert] = []
+            published = False
+            for d in deltas:
+                update = apply_group_delta(one_by_one, {k: v for k, v in panes.items() if v}, d, S)
+                one_by_one = update.record
+                panes.update(update.panes)
+                alerts.extend(update.alerts)
+                published |= update.publish
+            cut = len(deltas) // 3 + 1  # a batch, then the rest as a second batch
+            first = apply_group_deltas(None, {}, deltas[:cut], S)
+            stored = {k: v for k, v in first.panes.items() if v is not None}
+            second = apply_group_deltas(first.record, stored, deltas[cut:], S)
+            assert second.record == one_by_one, group
+            assert {**first.panes, **second.panes} == panes, group
+            assert [*first.alerts, *second.alerts] == alerts
+            assert (first.publish or second.publish) == published
+            alerts_seen += len(alerts)
+    assert alerts_seen, "the sample should raise alerts, or the comparison misses them"
+
+
+def test_an_empty_batch_of_deltas_is_refused() -> None:
+    with pytest.raises(ValueError, match="no deltas"):
+        apply_group_deltas(None, {}, [], S)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -10,7 +12,13 @@ import pytest
 from connector.model import AgentState, from_millis
 from connector.processors.deltas import GroupDelta, LiveSnapshot, PaneContribution
 from connector.processors.groups import apply_group_delta
-from connector.processors.messages import GroupMessage, decode_conversation, decode_group_message, encode_conversation
+from connector.processors.messages import (
+    DeltaBatch,
+    GroupObservation,
+    decode_conversation,
+    decode_group_message,
+    encode_conversation,
+)
 from connector.processors.observed import ObservedSnapshot
 from connector.processors.options import WorkerOptions
 from connector.processors.presenters import group_matches, iso, parse_instant, resolve_window, windows_view
@@ -55,12 +63,23 @@ def test_group_messages_round_trip_through_json() -> None:
     delta = GroupDelta("t:v:tenant:all", "t:v:a", 3, "e3", BASE_MS, BASE_MS + 5,
                        LiveSnapshot(AgentState.BUSY, BASE_MS, "e3", "call", AgentState.AVAILABLE),
                        (PaneContribution(BASE_MS, ((BASE_MS, BASE_MS + 5, AgentState.AVAILABLE),)),), replay=True)
-    assert decode_group_message(GroupMessage(delta.group, delta=delta).encode()) == GroupMessage(delta.group, delta)
+    later = replace(delta, group="t:v:campaign:c1", agent="t:v:b", rev=1, event_id="e9", live=None, panes=(),
+                    replay=False)
+    again = replace(delta, rev=4, event_id="e4")
+    batch = DeltaBatch((delta, later, again))
+    assert decode_group_message(batch.encode()) == batch
+    assert batch.by_group() == {delta.group: [delta, again], later.group: [later]}  # each group's in order
     snapshot = ObservedSnapshot("o", "convoso-user-activity", "all", BASE_MS, 2, 5)
-    message = GroupMessage("t:v:tenant:all", observed=snapshot)
+    message = GroupObservation("t:v:tenant:all", snapshot)
     assert decode_group_message(message.encode()) == message
-    with pytest.raises(ValueError, match="needs a delta"):
-        GroupMessage("g").encode()
+    with pytest.raises(ValueError, match="needs deltas"):
+        DeltaBatch(()).encode()
+
+
+def test_single_delta_messages_from_before_batching_still_decode() -> None:
+    delta = GroupDelta("t:v:tenant:all", "t:v:a", 3, "e3", BASE_MS, BASE_MS + 5, None, ())
+    old_format = json.dumps({"delta": delta.to_json()}).encode()
+    assert decode_group_message(old_format) == DeltaBatch((delta,))
 
 
 def test_conversation_messages_round_trip() -> None:
