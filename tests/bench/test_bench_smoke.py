@@ -65,3 +65,26 @@ def test_quick_plan_is_smaller_than_the_full_one() -> None:
     assert set(quick) == set(full)
     assert quick["repeats"] <= full["repeats"] and max(full["proc_steps"]) == 20_000
     assert max(full["scale_points"]) == 100 and full["idle_sources"] == 100
+
+
+def test_the_processors_cause_quotes_this_runs_ceilings() -> None:
+    from bench.processors_bench import ProcessorFigures
+    from bench.report import processors_cause
+
+    assert "not measured" in processors_cause(Report(plan={}))
+    figures = ProcessorFigures(rows=[
+        Series("faust agent ceiling: a no-op agent (same records, same transport)", "events/s", [5000.0]),
+        Series("raw aiokafka consumer ceiling (same records)", "events/s", [100_000.0]),
+        Series("processors / faust agent ceiling", "%", [20.0]),
+    ])
+    cause = processors_cause(Report(plan={}, processors=figures))
+    assert "reads 5,000 events/s" in cause and "5.0 % of the raw aiokafka consumer" in cause
+    assert "reach 20 % of that faust ceiling" in cause
+
+
+def test_only_accepts_known_sections_and_the_connector_alias() -> None:
+    from bench.__main__ import ALIASES, SECTIONS, main
+
+    assert set(ALIASES["connector"]) <= set(SECTIONS)
+    with pytest.raises(SystemExit):
+        main(["--only", "nonsense"])
