@@ -101,16 +101,6 @@ class _Record:
     record: Any
 
 
-def _read_before(record: Any, seen: dict[str, int]) -> str | None:
-    """The id of a record applied on an earlier read (in ``seen``): it is skipped whatever it says now,
-    so it is not mapped again (a re-read day is mostly such records; their ``event_sec`` keeps growing,
-    so the page is never byte for byte the same). Not even dead-lettered if it became unreadable."""
-    if type(record) is not dict:
-        return None
-    record_id = _text(record.get("id"))
-    return record_id if record_id is not None and record_id in seen else None
-
-
 def _order_key(record: _Record) -> tuple[datetime, int, str]:
     return (record.at, int(record.record_id) if record.record_id.isdigit() else 0, record.record_id)
 
@@ -233,12 +223,7 @@ class ConvosoProductivityStream(StreamBase[ConvosoProductivitySource]):
         unknown: Counter[str] = Counter()
         mapped: list[_Record] = []
         seen: dict[str, int] = state["seen"]
-        read_before: list[str] = []
         for index, record in enumerate(entries):
-            record_id = _read_before(record, seen)
-            if record_id is not None:
-                read_before.append(record_id)
-                continue
             location = f"{where}[{index}]"
             try:
                 mapped.append(self._map(record, index))
@@ -246,8 +231,7 @@ class ConvosoProductivityStream(StreamBase[ConvosoProductivitySource]):
                 letter = self.dead_letter_once(state, record=record, location=location, error=error,
                                                source_cursor=source_cursor, now=now)
                 dead.extend([letter] if letter else [])
-        ids = [*read_before, *(r.record_id for r in mapped)]
-        page_print = fingerprint(ids) if ids else None
+        page_print = fingerprint(r.record_id for r in mapped) if mapped else None
         state["poll"] = guard_page(state.get("poll"), vendor=self.vendor, page_print=page_print, total=total,
                                    position=f"{position['date_start']}..{position['date_end']} "
                                             f"offset={offset}",

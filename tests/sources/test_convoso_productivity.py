@@ -271,20 +271,3 @@ def test_a_new_source_reads_from_the_start_of_its_first_account_day() -> None:
     before = record("2", "8", "Ready", 1748415000)  # 23:50 in LA the day before: not this day
     result = stream.handle_response(cursor, request, page([early, before]), NOW)
     assert [e.agent_id for e in result.events] == ["7"]  # type: ignore[attr-defined]
-
-
-def test_records_read_before_are_not_mapped_again(monkeypatch: pytest.MonkeyPatch) -> None:
-    """A re-read day is mostly records applied before (their event_sec grows, so the page always changes):
-    they are skipped unmapped, even one that became unreadable; a new unreadable one is still dead-lettered."""
-    stream = ConvosoProductivityStream(convoso_productivity())
-    cursor, request = start(stream)
-    first = stream.handle_response(cursor, request, page([record("1", "7", "LOGIN", 1748433437)]), NOW)
-    mapped: list[Any] = []
-    real_map = stream._map
-    monkeypatch.setattr(stream, "_map", lambda record, index: mapped.append(record) or real_map(record, index))
-    broken_now = record("1", "", "LOGIN", 1748433437, event_sec="00:05:00")  # applied before; user_id lost
-    body = page([broken_now, record("2", "7", "Ready", 1748433500), record("3", "", "Ready", 1748433600)])
-    again = stream.handle_response(first.next_cursor, first.next_request or request, body, NOW)
-    assert [r["id"] for r in mapped] == ["2", "3"]
-    assert states(again.events) == [("AVAILABLE", "AWAY", "2025-05-28T11:58:20+00:00")]
-    assert [d.location for d in again.dead_letters] == ["data.entries[2]"]
