@@ -246,9 +246,10 @@ class VonageStream(StreamBase[VonageSource]):
         if more_pages and starts:
             self._hold_open_instants(state, points, max(starts), self._held)
         events: list[Event] = []
+        memory = AgentMemory(state["agents"])
         for agent in sorted(points):
             if points[agent]:  # an agent whose points are all held back has nothing to apply yet
-                events.extend(self._advance(state, agent, points[agent], source_cursor, now))
+                self._advance(state, memory, agent, points[agent], source_cursor, now, events)
         if up_to is not None:  # the data is complete up to the smallest upTo of the window's pages
             this = iso_z(parse_iso_utc(up_to, field="upTo"))
             earlier = position.get("up_to")
@@ -321,17 +322,15 @@ class VonageStream(StreamBase[VonageSource]):
         if held:
             state["held"] = held
 
-    def _advance(self, state: dict[str, Any], agent: str, points: list[Point], source_cursor: str,
-                 now: datetime) -> list[Event]:
-        """Apply an agent's new points in time order; one event per change of the merged state.
+    def _advance(self, state: dict[str, Any], memory: AgentMemory, agent: str, points: list[Point],
+                 source_cursor: str, now: datetime, events: list[Event]) -> None:
+        """Apply an agent's new points in time order; one event (onto ``events``) per change of the merged state.
 
         Points older than the agent's last event (late Processed reports) are folded in at
         that last event's time, so an agent's events never go back in time. The agent's last
         state is read once and then followed in locals (``memory.set`` only writes the cursor).
         """
-        memory = AgentMemory(state["agents"])
         parts = _own_parts(state["parts"], agent)
-        events: list[Event] = []
         pending = sorted(points, key=point_order) if len(points) > 1 else points
         known = memory.get(agent)
         last_state, last_reason = (known.state, known.reason) if known is not None else (None, None)
@@ -356,7 +355,6 @@ class VonageStream(StreamBase[VonageSource]):
                 vendor_record_id=self._record_id(pending[index - 1])))
             last_state, last_reason, floor = merged.state, merged.reason, at
             memory.set(agent, merged.state, merged.reason, occurred, at)
-        return events
 
     def _record_id(self, last: Point) -> str:
         """The vendor record of the step's last point: ``kind[:category]@start[/guid]``."""

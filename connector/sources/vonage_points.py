@@ -19,18 +19,21 @@ from connector.sources.vonage_state import INTERACTION_CATEGORIES, PRESENCE_CATE
 
 __all__ = ["Activity", "StartTimes", "activity_points"]
 
-#: Vonage's own spelling of a time: ``2026-11-22T05:16:02.470Z`` (what ``iso_z`` writes too)
-_CANONICAL = re.compile(r"(\d{4}-\d{2}-\d{2})T(\d{2}):(\d{2}):(\d{2})\.(\d{3})Z", re.ASCII).fullmatch
+#: Vonage's own spelling of a time, ``2026-11-22T05:16:02.470Z`` (what ``iso_z`` writes too), in two
+#: parts: the minute (read once per minute and remembered) and the rest (read every time)
+_MINUTE = re.compile(r"(\d{4}-\d{2}-\d{2})T(\d{2}):(\d{2})", re.ASCII).fullmatch
+_REST = re.compile(r":(\d\d)\.(\d\d\d)Z", re.ASCII).fullmatch
 _EPOCH_ORDINAL = date(1970, 1, 1).toordinal()
 _DAY_MS = 86_400_000
-_MAX_DAYS = 1024     # days remembered; a page spans a few at most
-_MAX_TEXTS = 16_384  # start texts remembered, a few pages' worth
+_MAX_MINUTES = 4096  # minutes remembered; a page spans a few hundred at most
+_MAX_TEXTS = 16_384
+_tuple_new = tuple.__new__  # start texts remembered, a few pages' worth
 
 
 class StartTimes:
     """Start texts -> epoch ms, and back for the page's record ids.
 
-    A canonical text is read by arithmetic on its day (parsed once and remembered); anything
+    A canonical text is read by arithmetic on its minute (parsed once and remembered); anything
     else, and any out-of-range field, goes through ``parse_iso_utc``, so the same texts are
     accepted and refused with the same errors. ``text_of`` answers ``iso_z`` of a start this
     read canonically without formatting it again: the text is exactly ``iso_z``'s, so an entry
@@ -38,33 +41,39 @@ class StartTimes:
     """
 
     def __init__(self) -> None:
-        self._days: dict[str, int] = {}
+        self._minutes: dict[str, int] = {}
         self._texts: dict[int, str] = {}
 
     def millis(self, value: Any) -> int:
-        match = _CANONICAL(value) if type(value) is str else None
-        if match is not None:
-            day, hours, minutes, seconds, millis = match.groups()
-            day_ms = self._days.get(day)
-            if day_ms is None:
-                day_ms = self._day(day)
-            h, m, s = int(hours), int(minutes), int(seconds)
-            if day_ms is not None and h < 24 and m < 60 and s < 60:
-                at = day_ms + ((h * 60 + m) * 60 + s) * 1000 + int(millis)
+        if type(value) is str and len(value) == 24:
+            minute_ms = self._minutes.get(value[:16])
+            if minute_ms is None:
+                minute_ms = self._minute(value[:16])
+            rest = _REST(value, 16) if minute_ms is not None else None
+            if rest is not None and rest[1] < "6":
+                at = minute_ms + int(rest[1]) * 1000 + int(rest[2])  # type: ignore[operator]
                 if len(self._texts) >= _MAX_TEXTS:
                     self._texts.clear()
                 self._texts[at] = value
                 return at
         return to_millis(parse_iso_utc(value, field="start"))
 
-    def _day(self, day: str) -> int | None:
+    def _minute(self, minute: str) -> int | None:
+        """Epoch ms of a canonical ``YYYY-MM-DDTHH:MM`` (None for anything else); remembered."""
+        match = _MINUTE(minute)
+        if match is None:
+            return None
+        day, hours, minutes = match.groups()
         try:
             ordinal = date.fromisoformat(day).toordinal()
         except ValueError:
             return None  # the general parser names the error
-        if len(self._days) >= _MAX_DAYS:
-            self._days.clear()
-        self._days[day] = at = (ordinal - _EPOCH_ORDINAL) * _DAY_MS
+        if int(hours) > 23 or int(minutes) > 59:
+            return None
+        if len(self._minutes) >= _MAX_MINUTES:
+            self._minutes.clear()
+        at = (ordinal - _EPOCH_ORDINAL) * _DAY_MS + (int(hours) * 60 + int(minutes)) * 60_000
+        self._minutes[minute] = at
         return at
 
     def text_of(self, millis: int) -> str:
@@ -127,7 +136,8 @@ def activity_points(item: Any, unknown: Counter[str], starts: StartTimes) -> Act
                 _int(workload.get("nonLive", 0), "workload.nonLive"))
     else:
         raise RecordError("unknown_shape", "type", f"unknown activity type {kind!r}")
-    points = [Point(start_ms, False, kind, category, start_ms, name, guid, load)]
+    # every field given, in order: the tuple is made without the named tuple's Python-level __new__
+    points = [_tuple_new(Point, (start_ms, False, kind, category, start_ms, name, guid, load))]
     if end_ms is not None and kind != "Presence":
-        points.append(Point(end_ms, True, kind, category, start_ms, name, guid, load))
+        points.append(_tuple_new(Point, (end_ms, True, kind, category, start_ms, name, guid, load)))
     return agent, activity_key(agent, kind, start_ms, category, guid), start_ms, end_ms, points
