@@ -160,6 +160,7 @@ async def throughput_and_memory(bootstrap: str, workdir: Path, *, repeats: int, 
     just before on a topic of their own."""
     rate = Series(f"processors events/s, 1 worker ({agent_steps[-1] - agent_steps[-2]:,} agents x {per_agent} "
                   f"changes)", "events/s")
+    cpu = Series("processors worker CPU per event, both stages", "µs/event")
     ceiling = Series("raw aiokafka consumer ceiling (same records)", "events/s")
     framework = Series("faust agent ceiling: a no-op agent (same records, same transport)", "events/s")
     rss: dict[int, Series] = {n: Series(f"processors worker resident memory, {n:,} agents", "MB")
@@ -183,11 +184,12 @@ async def throughput_and_memory(bootstrap: str, workdir: Path, *, repeats: int, 
                 last = step == len(agent_steps) - 1
                 if last:  # the ceilings over the same records on a twin topic, before the worker sees them
                     measured, measured_faust = await _ceilings(bootstrap, workdir, events)
-                started = time.perf_counter()
+                started, cpu_before = time.perf_counter(), worker.stat().cpu_seconds
                 await _produce(producer, settings.topics.agent_state, events)
                 produced += len(events)
                 seconds = await _wait_committed(settings, worker, produced, started, limit=400)
                 if last:  # each run's rate paired with the ceilings measured in the same run
+                    cpu.add(1e6 * (worker.stat().cpu_seconds - cpu_before) / len(events))
                     rate.add(len(events) / seconds)
                     ceiling.add(measured)
                     framework.add(measured_faust)
@@ -197,7 +199,7 @@ async def throughput_and_memory(bootstrap: str, workdir: Path, *, repeats: int, 
         finally:
             await producer.stop()
             worker.stop(timeout=30)
-    figures.rows += [rate, ceiling, ratios(rate, ceiling, "processors / consumer ceiling"), framework,
+    figures.rows += [rate, cpu, ceiling, ratios(rate, ceiling, "processors / consumer ceiling"), framework,
                      ratios(rate, framework, "processors / faust agent ceiling"), *rss.values()]
     for agents, series in rss.items():
         figures.memory.append({"agents": agents, "rss_mb": series.median})

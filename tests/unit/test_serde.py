@@ -8,6 +8,7 @@ from collections.abc import Iterator
 
 import avro.io
 import avro.schema
+import fastavro
 import pytest
 from hypothesis import HealthCheck, given, settings
 
@@ -141,3 +142,25 @@ def test_every_schema_field_has_a_doc_and_a_namespace() -> None:
 def test_state_enum_matches_schema_symbols() -> None:
     state_field = next(f for f in load_schema("AgentStateChanged").source["fields"] if f["name"] == "state")
     assert state_field["type"]["symbols"] == [s.value for s in AgentState]
+
+
+def test_records_of_an_older_writer_schema_are_resolved_to_todays() -> None:
+    """Payloads of today's schema are read without resolution (faster); an older writer's still resolve."""
+    from connector.schemas import _info
+    from connector.serde.codec import SINGLE_OBJECT_MAGIC
+
+    current = load_schema("agentconnector.events.AgentStateChanged")
+    older_source = json.loads(json.dumps(current.source))
+    older_source["fields"] = [f for f in older_source["fields"] if f["name"] != "skills"]  # a later addition
+    older = _info(older_source)
+    event = state_change()
+    record = {k: v for k, v in event.as_avro().items() if k != "skills"}
+    body = io.BytesIO()
+    fastavro.schemaless_writer(body, older.parsed, record)
+    deserializer = EventDeserializer()
+    deserializer._by_fingerprint[older.fingerprint] = older  # as if it were a released version
+    decoded = deserializer.decode(SINGLE_OBJECT_MAGIC + older.fingerprint + body.getvalue())
+    assert decoded.schema_name == current.name
+    assert decoded.record["skills"] == [] and decoded.record["agent_id"] == event.agent_id  # the default filled in
+    today = deserializer.decode(EventSerializer().serialize("t", event))
+    assert today.record["skills"] == list(event.skills)
