@@ -125,9 +125,12 @@ class GroupRecord:
         return cls(group, {}, Counts(), clock_ms)
 
     def to_json(self) -> dict[str, Any]:
+        return {**self.header_json(), "members": {agent: m.to_json() for agent, m in sorted(self.members.items())}}
+
+    def header_json(self) -> dict[str, Any]:
+        """Everything but the members (which the changelog carries one by one, see ``tables``)."""
         return {
             "group": self.group,
-            "members": {agent: m.to_json() for agent, m in sorted(self.members.items())},
             "counts": self.counts.to_json(),
             "clock_ms": self.clock_ms,
             "updated_ms": self.updated_ms,
@@ -138,6 +141,19 @@ class GroupRecord:
             "recent_alerts": [a.to_json() for a in self.recent_alerts],
             "observed": self.observed.to_json() if self.observed else None,
         }
+
+    @classmethod
+    def join(cls, header: dict[str, Any], members: dict[str, Any]) -> GroupRecord:
+        """A record from its header and members' JSON (a header may hold members too: whole records).
+
+        The counts are recounted from the members: a crash in the middle of a write-back can leave
+        members newer than the header that counted them, and the replayed deltas of those members
+        are then not newer, so they would never correct counts taken from the header."""
+        record = cls.from_json({**header, "members": {**header.get("members", {}), **members}})
+        counts = Counts()
+        for state in record.live_members().values():
+            counts = counts.moved(None, state)
+        return record if counts == record.counts else replace(record, counts=counts)
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> GroupRecord:
@@ -171,14 +187,22 @@ class PaneRecord:
         return [seg for _, segs in self.contributions.values() for seg in segs]
 
     def to_json(self) -> dict[str, Any]:
-        return {
-            "group": self.group,
-            "pane": self.pane_start_ms,
-            "agents": {
-                agent: [rev, [[s, e, st.value] for s, e, st in segs]]
-                for agent, (rev, segs) in sorted(self.contributions.items())
-            },
-        }
+        return {**self.header_json(), "agents": {
+            agent: self.contribution_json(held) for agent, held in sorted(self.contributions.items())}}
+
+    def header_json(self) -> dict[str, Any]:
+        """Everything but the agents' contributions (which the changelog carries one by one)."""
+        return {"group": self.group, "pane": self.pane_start_ms}
+
+    @staticmethod
+    def contribution_json(held: tuple[int, tuple[Segment, ...]]) -> list[Any]:
+        rev, segs = held
+        return [rev, [[s, e, st.value] for s, e, st in segs]]
+
+    @classmethod
+    def join(cls, header: dict[str, Any], agents: dict[str, Any]) -> PaneRecord:
+        """A record from its header and agents' JSON (a header may hold agents too: whole records)."""
+        return cls.from_json({**header, "agents": {**header.get("agents", {}), **agents}})
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> PaneRecord:

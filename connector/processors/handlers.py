@@ -108,6 +108,8 @@ def register_handlers(p: Processors) -> None:
 
     async def forget(sender: Any, partitions: set[Any], **_: Any) -> None:
         guard.forget(partitions)  # revoked or (re)assigned: start again from the committed offset
+        tables.groups.forget_restored_parts()  # faust restores newly assigned partitions' records
+        tables.panes.forget_restored_parts()
 
     app.on_partitions_revoked.connect(forget)  # type: ignore[arg-type]
     app.on_partitions_assigned.connect(forget)  # type: ignore[arg-type]

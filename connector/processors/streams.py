@@ -9,20 +9,18 @@ our Avro topics, decoded and encoded with the connector's own serde.
 
 from __future__ import annotations
 
-import json
 import ssl
-from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Generic, Protocol, TypeVar, cast
+from typing import Any
 
 import faust
-from faust.streams import current_event
 from faust.types import TableT
 
 from connector.kafka.topics import TopicSpec
-from connector.processors.groups import GroupRecord, PaneRecord
+from connector.processors.groups import GroupRecord, Member, PaneRecord
 from connector.processors.options import WorkerOptions
-from connector.processors.transport import AvailabilityApp, direct_producer
+from connector.processors.tables import CachedRecordTable, RecordParts, RecordTable
+from connector.processors.transport import AvailabilityApp
 from connector.serde.codec import EventDeserializer, EventSerializer
 from connector.serde.registry import SchemaRegistryClient
 
@@ -65,140 +63,11 @@ class Topics:
     dead_letter: faust.TopicT
 
 
-class RecordTable:
-    """A faust table of JSON records under text keys, both stored as raw bytes.
-
-    faust serializes table keys as JSON unless their type is ``bytes``; raw bytes keep a
-    changelog key identical to the input's key, so the router's partition for a key
-    (``app.router.key_store``) is the partition its records were written from. Values are
-    held as compact JSON bytes rather than decoded dicts: the changelog carries the same
-    JSON, and a record takes a fraction of the memory of its nested Python objects.
-    """
-
-    def __init__(self, table: TableT[bytes, Any]) -> None:
-        self.table = table
-        self._changelog: str | None = None
-
-    @property
-    def name(self) -> str:
-        name: str = self.table.name
-        return name
-
-    def get(self, key: str) -> Any:
-        """The record as JSON (a dict), or None."""
-        return self._as_json(self.table.data.get(key.encode()))
-
-    def _as_json(self, value: Any) -> Any:
-        return json.loads(value) if value is not None else None
-
-    async def set(self, key: str, value: Any) -> None:
-        """Store a record and send it to the changelog partition of the event being handled."""
-        raw_key, raw_value = key.encode(), _dumps(value)
-        self.table.data[raw_key] = raw_value
-        await self._log(raw_key, raw_value, _event_partition(self.name))
-
-    async def delete(self, key: str) -> None:
-        """Drop a record and send its tombstone to the changelog."""
-        raw_key = key.encode()
-        if raw_key in self.table.data:
-            del self.table.data[raw_key]
-            await self._log(raw_key, None, _event_partition(self.name))
-
-    async def _log(self, key: bytes, value: bytes | None, partition: int) -> None:
-        # what faust's own table write does (the memory store keeps no changelog offsets), minus its
-        # per-message buffer and send machinery: the changelog partition is the handled event's, as
-        # faust's, and the next commit waits for the acknowledgement
-        await direct_producer(self.table.app).send_direct(self.changelog, key, value, partition=partition)
-
-    @property
-    def changelog(self) -> str:
-        if self._changelog is None:  # named once faust has set the table up; asked on every write
-            self._changelog = self.table.changelog_topic.get_topic_name()
-        return self._changelog
-
-    def __contains__(self, key: str) -> bool:
-        return key.encode() in self.table.data
-
-    def items(self) -> list[tuple[str, Any]]:
-        return [(key.decode(), self._as_json(value)) for key, value in list(self.table.data.items())]
-
-
-class Record(Protocol):
-    def to_json(self) -> Any: ...
-
-
-R = TypeVar("R", bound=Record)
-
-
-class CachedRecordTable(RecordTable, Generic[R]):
-    """A record table whose handler keeps records decoded and logs them once per commit.
-
-    A group record is read and rewritten for every batch of deltas, and it grows with the
-    group's members: decoding and re-encoding it each time cost more than everything else
-    the group handler does. Here ``load`` decodes a record once and keeps the object in the
-    table, ``stage`` replaces it in place, and ``write_back`` (before every commit) encodes
-    each record changed since and sends it to its changelog partition: the changelog gets
-    the latest value of each key once per commit instead of every intermediate one, which
-    is all a compacted changelog keeps anyway. A commit still covers only what its changelog
-    holds, and a crash loses no more than the uncommitted input, which is replayed.
-    """
-
-    def __init__(self, table: TableT[bytes, Any], decode: Callable[[Any], R]) -> None:
-        super().__init__(table)
-        self._decode = decode
-        self._unlogged: dict[bytes, int] = {}  # key -> changelog partition, for keys changed since write-back
-
-    def _as_json(self, value: Any) -> Any:
-        if value is None or isinstance(value, bytes):
-            return super()._as_json(value)
-        return value.to_json()
-
-    def load(self, key: str) -> R | None:
-        """The decoded record, or None; decoded once, then kept decoded."""
-        raw_key = key.encode()
-        value = self.table.data.get(raw_key)
-        if value is None or not isinstance(value, bytes):
-            return cast("R | None", value)
-        record = self._decode(json.loads(value))
-        self.table.data[raw_key] = record
-        return record
-
-    def stage(self, key: str, record: R | None) -> None:
-        """Replace (None: drop) a record now; its changelog write waits for ``write_back``."""
-        raw_key = key.encode()
-        if record is None:
-            if raw_key not in self.table.data:
-                return
-            del self.table.data[raw_key]
-        else:
-            self.table.data[raw_key] = record
-        self._unlogged[raw_key] = _event_partition(self.name)
-
-    @property
-    def unlogged(self) -> int:
-        """Records changed since the last write-back."""
-        return len(self._unlogged)
-
-    async def write_back(self) -> None:
-        """Send the current value of every record changed since the last call to the changelog."""
-        while self._unlogged:
-            raw_key, partition = self._unlogged.popitem()
-            value = self.table.data.get(raw_key)
-            payload = value if value is None or isinstance(value, bytes) else _dumps(value.to_json())
-            await self._log(raw_key, payload, partition)
-
-
-def _dumps(value: Any) -> bytes:
-    return json.dumps(value, separators=(",", ":")).encode()
-
-
-def _event_partition(table: str) -> int:
-    """The partition of the event being handled: a table's changelog partition for what it writes."""
-    event = current_event()
-    if event is None:
-        raise RuntimeError(f"table {table} written outside a stream handler")
-    partition: int = event.message.partition
-    return partition
+#: A group record's members, and a pane record's agents, go to the changelog one by one.
+GROUP_PARTS: RecordParts[GroupRecord] = RecordParts(
+    GroupRecord.header_json, lambda record: record.members, Member.to_json, GroupRecord.join)
+PANE_PARTS: RecordParts[PaneRecord] = RecordParts(
+    PaneRecord.header_json, lambda record: record.contributions, PaneRecord.contribution_json, PaneRecord.join)
 
 
 @dataclass(frozen=True, slots=True)
@@ -309,9 +178,9 @@ def build_app(options: WorkerOptions) -> Processors:
     tables = Tables(
         agents=table("agents", "AgentRecord per agent key tenant:vendor:agent_id"),
         groups=CachedRecordTable(faust_table("groups", "GroupRecord per group key tenant:vendor:type:id"),
-                                 GroupRecord.from_json),
+                                 GROUP_PARTS),
         panes=CachedRecordTable(faust_table("panes", "PaneRecord per group@pane_start, from the group's partition"),
-                                PaneRecord.from_json),
+                                PANE_PARTS),
         conversation_agents=table("conversation-agents", "AgentConversations per tenant:vendor:agent_label"),
         conversation_windows=table("conversation-windows", "WindowConversations per tenant:vendor:start:end"),
     )
