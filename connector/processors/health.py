@@ -14,6 +14,7 @@ No agent logged in is its own status, NO_AGENTS, not a division by zero.
 from __future__ import annotations
 
 import enum
+import functools
 from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any
@@ -89,9 +90,17 @@ class Thresholds:
             raise ValueError("hysteresis_pct must be >= 0")
 
 
+@functools.lru_cache(maxsize=256)
 def _exact(value: float) -> Fraction:
-    # via str so 12.5 or 0.1 mean the decimal the operator wrote, not a binary approximation
+    # via str so 12.5 or 0.1 mean the decimal the operator wrote, not a binary approximation; cached,
+    # as every count change classifies with the same few thresholds
     return Fraction(str(value))
+
+
+def _compare(available: int, logged_in: int, threshold: Fraction) -> int:
+    """Sign of 100 * available / logged_in - threshold, exactly, in integers (no Fraction per call)."""
+    left, right = 100 * available * threshold.denominator, threshold.numerator * logged_in
+    return (left > right) - (left < right)
 
 
 def percent_available(available: int, logged_in: int) -> float:
@@ -110,17 +119,21 @@ def classify(available: int, logged_in: int, thresholds: Thresholds, *, shift_pc
         return HealthStatus.NO_AGENTS
     if available <= 0:
         return HealthStatus.UNAVAILABLE
-    pct = Fraction(100 * available, logged_in)
     shift = _exact(shift_pct)
-    if pct > _exact(thresholds.healthy_above_pct) + shift:
+    if _compare(available, logged_in, _shifted(thresholds.healthy_above_pct, shift_pct)) > 0:
         return HealthStatus.HEALTHY
-    if pct >= _exact(thresholds.monitor_from_pct) + shift:
+    if _compare(available, logged_in, _shifted(thresholds.monitor_from_pct, shift_pct)) >= 0:
         return HealthStatus.MONITOR
-    if pct >= _exact(thresholds.warning_from_pct) + shift:
+    if _compare(available, logged_in, _shifted(thresholds.warning_from_pct, shift_pct)) >= 0:
         return HealthStatus.WARNING
-    if pct >= shift:
+    if _compare(available, logged_in, shift) >= 0:
         return HealthStatus.CRITICAL
     return HealthStatus.UNAVAILABLE
+
+
+@functools.lru_cache(maxsize=256)
+def _shifted(threshold_pct: float, shift_pct: float) -> Fraction:
+    return _exact(threshold_pct) + _exact(shift_pct)
 
 
 def next_alert_status(

@@ -142,3 +142,34 @@ def test_one_agent_going_back_and_forth_in_a_small_group_does_not_flap() -> None
     assert next_alert_status(H.MONITOR, 3, 6, T) is H.HEALTHY  # a real improvement still shows
     assert next_alert_status(H.UNAVAILABLE, 1, 6, T) is H.MONITOR  # the first available agent shows at once
     assert next_alert_status(H.HEALTHY, 1, 6, T) is H.MONITOR  # worse applies at once
+
+
+def _classify_by_fractions(available: int, logged_in: int, thresholds: Thresholds, shift_pct: float) -> HealthStatus:
+    """The rule as written, in Fraction arithmetic (the reference the integer comparisons must match)."""
+    from fractions import Fraction
+
+    if logged_in <= 0:
+        return HealthStatus.NO_AGENTS
+    if available <= 0:
+        return HealthStatus.UNAVAILABLE
+    pct, shift = Fraction(100 * available, logged_in), Fraction(str(shift_pct))
+    if pct > Fraction(str(thresholds.healthy_above_pct)) + shift:
+        return HealthStatus.HEALTHY
+    if pct >= Fraction(str(thresholds.monitor_from_pct)) + shift:
+        return HealthStatus.MONITOR
+    if pct >= Fraction(str(thresholds.warning_from_pct)) + shift:
+        return HealthStatus.WARNING
+    return HealthStatus.CRITICAL if pct >= shift else HealthStatus.UNAVAILABLE
+
+
+def test_classify_matches_exact_fraction_arithmetic_on_and_around_every_threshold() -> None:
+    odd = Thresholds(healthy_above_pct=33.3, monitor_from_pct=12.5, warning_from_pct=0.1, hysteresis_pct=2.5)
+    for thresholds in (Thresholds(), odd):
+        for shift in (0.0, thresholds.hysteresis_pct):
+            for logged_in in range(0, 1001, 7):
+                for available in range(0, logged_in + 1, max(1, logged_in // 60)):
+                    assert classify(available, logged_in, thresholds, shift_pct=shift) == _classify_by_fractions(
+                        available, logged_in, thresholds, shift), (available, logged_in, thresholds, shift)
+            for logged_in, available in ((10, 2), (20, 4), (8, 1), (1000, 1), (40, 5), (1000, 333), (3, 1)):
+                assert classify(available, logged_in, thresholds, shift_pct=shift) == _classify_by_fractions(
+                    available, logged_in, thresholds, shift)
