@@ -7,6 +7,7 @@ vendor and, across vendors, ``tenant:*:tenant:all``.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Literal
@@ -82,7 +83,12 @@ def event_group_suffixes(event: AgentStateChanged) -> tuple[str, ...]:
 
 def group_keys(tenant: str, vendor: str, suffixes: Iterable[str], *, cross_vendor: bool) -> tuple[str, ...]:
     """Full group keys of an agent's group suffixes (plus the cross-vendor tenant group when enabled)."""
-    suffixes = tuple(suffixes)
+    return _group_keys(tenant, vendor, tuple(suffixes), cross_vendor)
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def _group_keys(tenant: str, vendor: str, suffixes: tuple[str, ...], cross_vendor: bool) -> tuple[str, ...]:
+    # asked for every group of every history entry an event touches: the same few answers, cached
     keys = {f"{tenant}:{vendor}:{suffix}" for suffix in suffixes}
     if cross_vendor and TENANT_SUFFIX in suffixes:
         keys.add(f"{tenant}:{ALL_VENDORS}:{TENANT_SUFFIX}")
