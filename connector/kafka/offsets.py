@@ -5,8 +5,8 @@ shape), the value is the cursor as JSON; the latest value per key wins and a nul
 value (tombstone) forgets a source. On start the whole topic is read to its end.
 Cursors are written only after the events they cover are acknowledged (the caller's
 duty), and each write is itself awaited with acks=all. A cursor equal to the one already
-committed is not written again; the JSON of the large maps a page did not change is reused
-(``CursorEncoder``), so a commit costs what the page changed.
+committed is not written again; the JSON of the large maps' entries a page did not change is
+reused (``CursorEncoder`` in ``cursor_json``), so a commit costs what the page changed.
 """
 
 from __future__ import annotations
@@ -14,78 +14,22 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable
 from datetime import UTC, datetime
-from json.encoder import encode_basestring_ascii  # type: ignore[attr-defined]
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from connector.config import KafkaSettings
 from connector.kafka.client import client_options
+from connector.kafka.cursor_json import CursorEncoder, dumps
 from connector.kafka.producer import EventProducer
 
-__all__ = ["OffsetStore"]
+__all__ = ["CursorEncoder", "OffsetStore"]
 
 log = logging.getLogger(__name__)
 _NAMESPACE = "agent-connector"
-_dumps = json.JSONEncoder(separators=(",", ":")).encode
-#: maps at least this large are encoded apart and their text reused while the object is the same
-_CACHED_FROM = 32
-#: strings at least this long (Vonage's joined ended keys) are encoded apart and their text reused
-_LONG_TEXT = 256
-_quote = encode_basestring_ascii
-Cache = dict[int, tuple[Any, int, str]]
-
-
-def _worth_apart(item: object) -> bool:
-    """A large map, or a map holding long strings: encoded apart, the text of unchanged parts reused."""
-    if type(item) is not dict:
-        return False
-    return len(item) >= _CACHED_FROM or any(type(v) is str and len(v) >= _LONG_TEXT for v in item.values())
-
-
-class CursorEncoder:
-    """JSON of one source's successive cursors, reusing the text of unchanged large parts.
-
-    Streams never change a cursor they were given (``handle_response`` copies before it
-    writes, and copies an agent's table, or replaces a value, on write), so a map, table or
-    string that is the very same object as in the previous commit has the same content: its
-    text is reused instead of encoded again. The size is checked too, as a guard. A large map
-    of tables (Vonage's ``parts``) or of strings (its ``ended`` buckets) is reused per entry.
-    """
-
-    def __init__(self) -> None:
-        self._cache: Cache = {}
-
-    def encode(self, cursor: dict[str, Any]) -> str:
-        fresh: Cache = {}
-        large = [key for key, item in cursor.items() if _worth_apart(item)]
-        pieces = []
-        if len(large) < len(cursor):
-            skip = set(large)
-            pieces.append(_dumps({k: v for k, v in cursor.items() if k not in skip})[1:-1])
-        for key in large:
-            pieces.append(f"{_quote(key)}:{self._reused(cursor[key], fresh, self._map)}")
-        self._cache = fresh  # keeps exactly the parts of this cursor alive (ids stay unique)
-        return "{" + ",".join(p for p in pieces if p) + "}"
-
-    def _reused(self, item: Any, fresh: Cache, encode: Callable[[Any, Cache], str]) -> str:
-        hit = self._cache.get(id(item))
-        text = hit[2] if hit is not None and hit[0] is item and hit[1] == len(item) else encode(item, fresh)
-        fresh[id(item)] = (item, len(item), text)
-        return text
-
-    def _map(self, value: dict[str, Any], fresh: Cache) -> str:
-        """Entry by entry when every value is a table or a string (each reused), else in one go."""
-        if not all(type(v) is dict or type(v) is str for v in value.values()):
-            return _dumps(value)
-        plain = _plain
-        return "{" + ",".join(f"{_quote(k)}:{self._reused(v, fresh, plain)}" for k, v in value.items()) + "}"
-
-
-def _plain(item: Any, fresh: Cache) -> str:
-    return _dumps(item)
+_dumps = dumps
 
 
 def _key(source: str) -> bytes:

@@ -199,14 +199,15 @@ class HeldPoints:
         self._last: tuple[_Rows, dict[str, list[Point]], _JsonOf] | None = None
         self._pending: tuple[_Rows, dict[str, list[Point]], _JsonOf] | None = None
         self._json_of: _JsonOf = {}
+        self._rows_before: _Rows = {}  # the handed-over rows: an agent's unchanged list is kept as it was
 
     def restore(self, held: _Rows | None) -> dict[str, list[Point]]:
         """Each agent's held points, as new lists the page may extend."""
-        last, self._last, self._pending, self._json_of = self._last, None, None, {}
+        last, self._last, self._pending, self._json_of, self._rows_before = self._last, None, None, {}, {}
         if not held:
             return {}
         if last is not None and last[0] is held:
-            self._json_of = last[2]
+            self._json_of, self._rows_before = last[2], held
             return {agent: list(points) for agent, points in last[1].items()}
         return {agent: [point_from_json(raw) for raw in rows] for agent, rows in held.items()}
 
@@ -215,7 +216,7 @@ class HeldPoints:
         rows: _Rows = {}
         kept: dict[str, list[Point]] = {}
         json_of: _JsonOf = {}
-        known = self._json_of
+        known, before = self._json_of, self._rows_before
         for agent, agent_points in points.items():
             later = [p for p in agent_points if p.at_ms >= horizon]
             if not later:
@@ -226,6 +227,10 @@ class HeldPoints:
                 row = hit[1] if hit is not None and hit[0] is point else point_to_json(point)
                 agent_rows.append(row)
                 json_of[id(point)] = (point, row)
+            previous = before.get(agent)
+            if previous is not None and len(previous) == len(agent_rows) and all(
+                    a is b for a, b in zip(previous, agent_rows, strict=True)):
+                agent_rows = previous  # the very list again: the cursor's JSON of it is reused too
             rows[agent], kept[agent] = agent_rows, later
             points[agent] = [p for p in agent_points if p.at_ms < horizon]
         self._pending = (rows, kept, json_of) if rows else None

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import copy
+import itertools
 import json
 from datetime import datetime, timedelta
 from typing import Any
@@ -182,3 +183,20 @@ def test_pages_read_in_a_row_map_as_pages_read_from_stored_cursors() -> None:
         assert result.next_cursor == cursors[page - 1]
         cursor = result.next_cursor
     assert restarted == in_a_row
+
+
+def test_an_agent_whose_held_rows_did_not_change_keeps_the_very_list() -> None:
+    """The cursor's JSON of unchanged held rows is then reused by the offsets store (cursor_json)."""
+    end = START + timedelta(hours=2)
+    stream = VonageStream(vonage(start_at=START, presence_lookback_seconds=0))
+    _, cursors = read_window(stream, stream.initial_cursor(end), calls(2), end, page_size=7)  # few agents a page
+    kept = changed = 0
+    for before, after in itertools.pairwise(cursors):
+        for agent, rows in (after.get("held") or {}).items():
+            previous = (before.get("held") or {}).get(agent)
+            if previous is rows:
+                kept += 1
+            elif previous is not None:
+                assert previous != rows  # a new list only for rows that changed
+                changed += 1
+    assert kept and changed
