@@ -3,7 +3,7 @@
 Every agent event makes a delta for each group the agent is in (tenant, campaign,
 queue, skills...). Sent one by one, each became a message the group handler had
 to take through faust's stream machinery (a few hundred microseconds each, more
-than the handling itself). Held for a few milliseconds, the deltas of a busy moment
+than the handling itself). Held for a few milliseconds (5 while quiet, 50 while busy), the deltas of a busy moment
 go as one ``DeltaBatch`` per partition of the group-changes topic, to the partition
 their groups' records live on (the one the group key hashes to, as if each delta
 were sent with its group as key), and the group handler applies each group's share
@@ -27,8 +27,11 @@ __all__ = ["GroupDeltaBatcher"]
 
 log = logging.getLogger(__name__)
 
-#: Most a delta waits before it is sent (when the worker is not committing sooner).
+#: Most a delta waits before it is sent (when the worker is not committing sooner), while busy.
 MAX_DELAY_SECONDS = 0.05
+#: ... and while quiet: deltas came at fewer than BUSY_DELTAS_PER_SECOND between the last two sends.
+QUIET_DELAY_SECONDS = 0.005
+BUSY_DELTAS_PER_SECOND = 1000.0
 #: Deltas held before they are sent at once.
 MAX_HELD = 5000
 #: Deltas per message: ~300 bytes each keeps a message well under Kafka's 1 MB default.
@@ -36,16 +39,25 @@ MAX_PER_MESSAGE = 1000
 
 
 class GroupDeltaBatcher:
-    """Collects deltas by partition; sends them after ``max_delay`` seconds, at ``max_held``, or on ``flush``."""
+    """Collects deltas by partition; sends them after a delay, at ``max_held``, or on ``flush``.
+
+    The delay is ``max_delay`` while busy (deltas came at ``busy_rate`` a second or more between the
+    last two sends), else ``quiet_delay``: under load, longer batches cost less per event; a trickle
+    goes out at once."""
 
     def __init__(self, send: Callable[[int, DeltaBatch], Awaitable[None]], partition_of: Callable[[str], int], *,
-                 max_delay: float = MAX_DELAY_SECONDS, max_held: int = MAX_HELD,
+                 max_delay: float = MAX_DELAY_SECONDS, quiet_delay: float = QUIET_DELAY_SECONDS,
+                 busy_rate: float = BUSY_DELTAS_PER_SECOND, max_held: int = MAX_HELD,
                  max_per_message: int = MAX_PER_MESSAGE) -> None:
-        if max_delay < 0 or max_held < 1 or max_per_message < 1:
-            raise ValueError("max_delay must be >= 0, max_held and max_per_message >= 1")
+        if not 0 <= quiet_delay <= max_delay or max_held < 1 or max_per_message < 1:
+            raise ValueError("need 0 <= quiet_delay <= max_delay, max_held and max_per_message >= 1")
         self._send = send
         self._partition_of = partition_of
         self.max_delay, self.max_held, self.max_per_message = max_delay, max_held, max_per_message
+        self.quiet_delay, self.busy_rate = quiet_delay, busy_rate
+        # deltas per second between the last two flushes: a busy worker batches longer, a quiet one answers sooner
+        self._rate = 0.0
+        self._flushed_at = 0.0
         self._partitions: dict[str, int] = {}
         self._held: dict[int, list[GroupDelta]] = {}
         self._count = 0
@@ -70,7 +82,8 @@ class GroupDeltaBatcher:
         if self._count >= self.max_held:
             await self.flush()
         elif self._count and self._timer is None:
-            self._timer = asyncio.get_running_loop().call_later(self.max_delay, self._flush_soon)
+            delay = self.max_delay if self._rate >= self.busy_rate else self.quiet_delay
+            self._timer = asyncio.get_running_loop().call_later(delay, self._flush_soon)
 
     def _flush_soon(self) -> None:
         self._timer = None
@@ -92,6 +105,8 @@ class GroupDeltaBatcher:
         async with self._lock:  # one flush at a time: a commit's flush returns only once all are handed over
             if self._failure is not None:
                 raise RuntimeError("held group deltas were not sent; not committing past them") from self._failure
+            now = asyncio.get_running_loop().time()
+            self._rate, self._flushed_at = self._count / max(now - self._flushed_at, 1e-3), now
             while self._held:
                 partition, deltas = self._held.popitem()
                 self._count -= len(deltas)

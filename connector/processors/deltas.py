@@ -59,6 +59,15 @@ class LiveSnapshot:
             _state(data["state"]), data["since_ms"], data["event_id"], data["reason"], _state(data["previous"])
         )
 
+    def to_row(self) -> list[Any]:
+        return [self.state.value if self.state else None, self.since_ms, self.event_id, self.reason,
+                self.previous.value if self.previous else None]
+
+    @classmethod
+    def from_row(cls, row: list[Any]) -> LiveSnapshot:
+        state, since_ms, event_id, reason, previous = row
+        return cls(_state(state), since_ms, event_id, reason, _state(previous))
+
 
 @dataclass(frozen=True, slots=True)
 class PaneContribution:
@@ -73,6 +82,14 @@ class PaneContribution:
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> PaneContribution:
         return cls(data["pane"], tuple((s, e, AgentState(st)) for s, e, st in data["segments"]))
+
+    def to_row(self) -> list[Any]:
+        return [self.pane_start_ms, [[s, e, st.value] for s, e, st in self.segments]]
+
+    @classmethod
+    def from_row(cls, row: list[Any]) -> PaneContribution:
+        pane, segments = row
+        return cls(pane, tuple((s, e, AgentState(st)) for s, e, st in segments))
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,6 +118,18 @@ class GroupDelta:
             "panes": [p.to_json() for p in self.panes],
             "replay": self.replay,
         }
+
+    def to_row(self) -> list[Any]:
+        """Positional JSON: a third the bytes of ``to_json`` and quicker both ways (group-change batches)."""
+        return [self.group, self.agent, self.rev, self.event_id, self.occurred_ms, self.latest_ms,
+                self.live.to_row() if self.live else None, [p.to_row() for p in self.panes], int(self.replay)]
+
+    @classmethod
+    def from_row(cls, row: list[Any]) -> GroupDelta:
+        group, agent, rev, event_id, occurred_ms, latest_ms, live, panes, replay = row
+        return cls(group, agent, rev, event_id, occurred_ms, latest_ms,
+                   LiveSnapshot.from_row(live) if live else None,
+                   tuple(PaneContribution.from_row(p) for p in panes), bool(replay))
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> GroupDelta:

@@ -34,6 +34,10 @@ def dumps(value: Any) -> bytes:
     return json.dumps(value, separators=(",", ":"), sort_keys=True).encode()
 
 
+def _compact(value: Any) -> bytes:
+    return json.dumps(value, separators=(",", ":")).encode()
+
+
 @dataclass(frozen=True, slots=True)
 class DeltaBatch:
     """Agents' deltas to groups that share a partition, in the order the agent handler made them."""
@@ -43,7 +47,7 @@ class DeltaBatch:
     def encode(self) -> bytes:
         if not self.deltas:
             raise ValueError("a delta batch needs deltas")
-        return dumps({"deltas": [d.to_json() for d in self.deltas]})
+        return _compact({"rows": [d.to_row() for d in self.deltas]})
 
     def by_group(self) -> dict[str, list[GroupDelta]]:
         """The deltas of each group, each group's in their order."""
@@ -69,7 +73,9 @@ GroupMessage = DeltaBatch | GroupObservation
 
 def decode_group_message(payload: bytes) -> GroupMessage:
     data = json.loads(payload)
-    if "deltas" in data:
+    if "rows" in data:
+        return DeltaBatch(tuple(GroupDelta.from_row(row) for row in data["rows"]))
+    if "deltas" in data:  # deltas as objects, as the first batching release wrote them
         return DeltaBatch(tuple(GroupDelta.from_json(d) for d in data["deltas"]))
     if "delta" in data:  # one delta per message, as written before 0.2: still on the topic after an upgrade
         return DeltaBatch((GroupDelta.from_json(data["delta"]),))

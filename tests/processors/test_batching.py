@@ -48,7 +48,7 @@ def test_deltas_go_as_one_message_per_partition_to_their_groups_partition_in_ord
 
     async def scenario() -> list[tuple[int, DeltaBatch]]:
         outbox = Outbox()
-        batcher = GroupDeltaBatcher(outbox.send, partition_of, max_delay=10)
+        batcher = GroupDeltaBatcher(outbox.send, partition_of, max_delay=10, quiet_delay=10)
         await batcher.add([delta(g1, "a", 1), delta(g2, "a", 1)])
         await batcher.add([delta(g1, "b", 1), delta(g1, "a", 2), delta(g3, "c", 1)])
         assert outbox.messages == [] and batcher.held == 5  # held until the delay, a size limit or a flush
@@ -66,7 +66,7 @@ def test_deltas_go_as_one_message_per_partition_to_their_groups_partition_in_ord
 def test_held_deltas_are_sent_after_the_delay_without_a_flush() -> None:
     async def scenario() -> int:
         outbox = Outbox()
-        batcher = GroupDeltaBatcher(outbox.send, partition_of, max_delay=0.01)
+        batcher = GroupDeltaBatcher(outbox.send, partition_of, max_delay=0.01, quiet_delay=0.01)
         await batcher.add([delta("g1", "a", 1)])
         for _ in range(100):
             await asyncio.sleep(0.01)
@@ -80,7 +80,8 @@ def test_held_deltas_are_sent_after_the_delay_without_a_flush() -> None:
 def test_reaching_the_size_limit_sends_at_once_and_large_batches_are_split() -> None:
     async def scenario() -> list[int]:
         outbox = Outbox()
-        batcher = GroupDeltaBatcher(outbox.send, partition_of, max_delay=10, max_held=10, max_per_message=4)
+        batcher = GroupDeltaBatcher(outbox.send, partition_of, max_delay=10, quiet_delay=10, max_held=10,
+                                    max_per_message=4)
         await batcher.add([delta("g1", f"a{i}", 1) for i in range(9)])
         assert outbox.messages == []
         await batcher.add([delta("g1", "a9", 1)])
@@ -92,7 +93,7 @@ def test_reaching_the_size_limit_sends_at_once_and_large_batches_are_split() -> 
 def test_a_failed_send_fails_every_later_flush_so_no_commit_passes_lost_deltas() -> None:
     async def scenario() -> None:
         outbox = Outbox(fail_after=0)
-        batcher = GroupDeltaBatcher(outbox.send, partition_of, max_delay=0.001)
+        batcher = GroupDeltaBatcher(outbox.send, partition_of, max_delay=0.001, quiet_delay=0.001)
         await batcher.add([delta("g1", "a", 1)])
         await asyncio.sleep(0.05)  # the timed send fails in the background
         outbox.fail_after = None
@@ -112,7 +113,7 @@ def test_a_commit_flush_waits_for_a_timed_flush_already_sending() -> None:
             await release.wait()
             sent.append(batch)
 
-        batcher = GroupDeltaBatcher(slow_send, partition_of, max_delay=0.001)
+        batcher = GroupDeltaBatcher(slow_send, partition_of, max_delay=0.001, quiet_delay=0.001)
         await batcher.add([delta("g1", "a", 1)])
         await asyncio.sleep(0.02)  # the timed flush has taken the delta and waits in send
         commit_flush = asyncio.ensure_future(batcher.flush())
@@ -130,3 +131,29 @@ def test_bad_limits_are_refused() -> None:
 
     with pytest.raises(ValueError, match="max_held"):
         GroupDeltaBatcher(send, partition_of, max_held=0)
+    with pytest.raises(ValueError, match="quiet_delay <= max_delay"):
+        GroupDeltaBatcher(send, partition_of, max_delay=0.01, quiet_delay=0.05)
+
+
+def test_a_quiet_worker_sends_soon_and_a_busy_one_batches_longer() -> None:
+    async def first_send_after(batcher: GroupDeltaBatcher, outbox: Outbox) -> float:
+        loop = asyncio.get_running_loop()
+        before, started = len(outbox.messages), loop.time()
+        await batcher.add([delta("g1", "a", 1)])
+        for _ in range(500):
+            if len(outbox.messages) > before:
+                break
+            await asyncio.sleep(0.002)
+        return loop.time() - started
+
+    async def scenario() -> tuple[float, float]:
+        outbox = Outbox()
+        batcher = GroupDeltaBatcher(outbox.send, partition_of, max_delay=0.3, quiet_delay=0.01, busy_rate=1000)
+        quiet = await first_send_after(batcher, outbox)  # one delta since the start: quiet
+        await batcher.add([delta("g1", f"b{i}", 1) for i in range(50)])
+        await batcher.flush()  # 50 deltas within a few ms of the last send: busy from now on
+        busy = await first_send_after(batcher, outbox)
+        return quiet, busy
+
+    quiet, busy = asyncio.run(scenario())
+    assert quiet < 0.2 <= busy

@@ -76,10 +76,14 @@ def test_group_messages_round_trip_through_json() -> None:
         DeltaBatch(()).encode()
 
 
-def test_single_delta_messages_from_before_batching_still_decode() -> None:
-    delta = GroupDelta("t:v:tenant:all", "t:v:a", 3, "e3", BASE_MS, BASE_MS + 5, None, ())
-    old_format = json.dumps({"delta": delta.to_json()}).encode()
-    assert decode_group_message(old_format) == DeltaBatch((delta,))
+def test_group_change_messages_of_earlier_layouts_still_decode() -> None:
+    delta = GroupDelta("t:v:tenant:all", "t:v:a", 3, "e3", BASE_MS, BASE_MS + 5,
+                       LiveSnapshot(AgentState.BUSY, BASE_MS, "e3", None, None),
+                       (PaneContribution(BASE_MS, ((BASE_MS, BASE_MS + 5, AgentState.AVAILABLE),)),))
+    one_per_message = json.dumps({"delta": delta.to_json()}).encode()
+    as_objects = json.dumps({"deltas": [delta.to_json()]}).encode()
+    assert decode_group_message(one_per_message) == decode_group_message(as_objects) == DeltaBatch((delta,))
+    assert len(DeltaBatch((delta,)).encode()) < len(as_objects) * 0.6  # rows: positional, much smaller
 
 
 def test_conversation_messages_round_trip() -> None:
