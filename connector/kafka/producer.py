@@ -137,7 +137,15 @@ class EventProducer:
         return partition
 
     async def send_all(self, items: Iterable[tuple[str, Event]]) -> list[RecordMetadata]:
-        """Send events and wait until the broker has acknowledged every one of them.
+        """Send events and wait until the broker has acknowledged every one of them (see ``begin_send_all``)."""
+        return await (await self.begin_send_all(items))
+
+    async def begin_send_all(self, items: Iterable[tuple[str, Event]]) -> asyncio.Future[list[RecordMetadata]]:
+        """Hand events over to the producer; the future resolves once every one is acknowledged.
+
+        The caller may map its next page meanwhile (its acks' round trip is then hidden) but
+        must not hand over more events that share keys before this future resolves: a batch
+        that fails for good must not be followed by later events of the same agents.
 
         Records go into one aiokafka batch per topic-partition (``create_batch`` /
         ``send_batch``) instead of one awaited ``send`` each: the same partitions, keys,
@@ -183,8 +191,10 @@ class EventProducer:
         for batch in open_batches.values():
             if batch.future is None:
                 await self._hand_over(batch)
-        await asyncio.gather(*(batch.future for batch in batches if batch.future is not None))
-        return [_record_metadata(batch, offset) for batch, offset in placements]
+        acks = asyncio.ensure_future(_acknowledged(batches, placements))
+        for _ in range(_SENDER_TURNS):  # the acks' round trip starts now, not after the caller's next work
+            await asyncio.sleep(0)
+        return acks
 
     async def _hand_over(self, batch: _Batch) -> None:
         batch.builder.close()
@@ -199,6 +209,10 @@ class EventProducer:
                                            f"the maximum request size you have configured ({limit})")
 
 
+#: loop turns aiokafka's sender takes to write a handed-over batch (woken by the accumulator, drains it
+#: into a request task, which writes it): yielded after a hand-over, so a caller that maps its next page
+#: without suspending (a fetch answered from memory) does not hold the batches back meanwhile; one spare
+_SENDER_TURNS = 4
 #: records smaller than this cannot exceed any sane max_request_size: only larger ones are measured
 _SIZE_CHECK_FROM = 64 * 1024
 
@@ -213,6 +227,11 @@ class _Batch:
         self.builder = builder
         self.count = 0  # records appended (the builder's record_count, without the call)
         self.future: asyncio.Future[RecordMetadata] | None = None
+
+
+async def _acknowledged(batches: list[_Batch], placements: list[tuple[_Batch, int]]) -> list[RecordMetadata]:
+    await asyncio.gather(*(batch.future for batch in batches if batch.future is not None))
+    return [_record_metadata(batch, offset) for batch, offset in placements]
 
 
 def _record_metadata(batch: _Batch, offset: int) -> RecordMetadata:

@@ -182,10 +182,13 @@ class SourceTask:
     async def poll_once(self, stop: asyncio.Event | None = None) -> None:
         """Read every page this poll has; commit each page's cursor once its events are acknowledged.
 
-        A page's cursor commit is in flight while the next page is fetched, mapped and produced
-        (it is awaited before that page's own commit begins): a page still never has its cursor
-        written before its events are acknowledged, and cursors land in order. A crash re-reads
-        from the last acknowledged cursor: at most the two pages whose cursors were not yet written.
+        While a page's events wait for their acknowledgements the next page is fetched and
+        mapped (not yet produced: no event goes out before every earlier page's are
+        acknowledged, so a failed batch is never followed by later events of its agents).
+        A page's cursor commit is in flight while the next page is produced (it is awaited
+        before that page's own commit begins): a page never has its cursor written before its
+        events are acknowledged, and cursors land in order. A crash re-reads from the last
+        acknowledged cursor: at most the two pages whose cursors were not yet written.
 
         A page without events has nothing to acknowledge: with ``idle_commit_interval`` its cursor
         is written with the next page that has events, or once that long has passed since the last
@@ -193,25 +196,32 @@ class SourceTask:
         pages; they map to nothing again, or to what the next polls would have produced.
         """
         assert self.cursor is not None
-        cursor = start = self.cursor  # the newest page's cursor: committed, in flight, or held back
-        request = self.stream.first_request(cursor, self.clock())
+        start = self.cursor
+        request = self.stream.first_request(start, self.clock())
+        page = None if request is None else await self._page(start, request, start)
         committing: tuple[asyncio.Future[bool], dict[str, Any]] | None = None
         try:
-            while request is not None:
-                page = await self._page(cursor, request, start)
-                await self._deliver(page)
+            while page is not None:
+                acks = await self._hand_over(page)
+                try:
+                    upcoming, failure = await self._next_page(page, start, stop)
+                    if acks is not None:
+                        await acks
+                except BaseException:
+                    if acks is not None:
+                        acks.cancel()  # cancelled: nobody waits for these acks any more
+                    raise
+                self._delivered(page)
                 if committing is not None:
                     pending, committing = committing, None
                     await self._committed(*pending)
-                if page.events or page.dead_letters or self._write_due():
-                    committing = (await self.offsets.begin_commit(self.name, page.next_cursor), page.next_cursor)
-                    self._written_at = time.monotonic()
-                elif page.next_cursor is not self.cursor:
-                    self.cursor, self.unwritten = page.next_cursor, True  # nothing to acknowledge
+                committing = await self._commit_or_hold(page)
                 self._pages.inc()
-                cursor, request = page.next_cursor, page.next_request
+                if failure is not None:
+                    raise failure  # after the page before it is delivered and its commit begun
                 if stop is not None and stop.is_set():
                     break  # committed below; the rest of the poll continues from this cursor next time
+                page = upcoming
         finally:
             if committing is not None:
                 await self._committed(*committing)
@@ -224,6 +234,25 @@ class SourceTask:
         lag_from = self._cursor_time()
         if lag_from is not None:
             self._lag.set(max(0.0, (now - lag_from).total_seconds()))
+
+    async def _next_page(self, page: PageResult, start: dict[str, Any],
+                         stop: asyncio.Event | None) -> tuple[PageResult | None, Exception | None]:
+        """The page after ``page`` (None at the poll's end or on stop), or what failed reading it."""
+        if page.next_request is None or (stop is not None and stop.is_set()):
+            return None, None
+        try:
+            return await self._page(page.next_cursor, page.next_request, start), None
+        except Exception as exc:  # raised once ``page`` is delivered: its events and cursor still count
+            return None, exc
+
+    async def _commit_or_hold(self, page: PageResult) -> tuple[asyncio.Future[bool], dict[str, Any]] | None:
+        """Begin the page's cursor commit; a page without events may hold its cursor back instead."""
+        if page.events or page.dead_letters or self._write_due():
+            self._written_at = time.monotonic()
+            return await self.offsets.begin_commit(self.name, page.next_cursor), page.next_cursor
+        if page.next_cursor is not self.cursor:
+            self.cursor, self.unwritten = page.next_cursor, True  # nothing to acknowledge
+        return None
 
     def _write_due(self) -> bool:
         return time.monotonic() - self._written_at >= self.idle_commit_interval
@@ -260,13 +289,16 @@ class SourceTask:
         value = reader(self.cursor)
         return value if isinstance(value, datetime) else None
 
-    async def _deliver(self, page: PageResult) -> None:
+    async def _hand_over(self, page: PageResult) -> asyncio.Future[Any] | None:
+        """Give the page's events and dead letters to the producer; the future is their acks."""
         items: list[tuple[str, Event]] = [(topic_for(e, self.topics), e) for e in page.events]
         items += [(self.topics.dead_letter, d) for d in page.dead_letters]
-        if items:
-            await self.producer.send_all(items)
-        if items:
-            self._records.inc(len(items))
+        return await self.producer.begin_send_all(items) if items else None
+
+    def _delivered(self, page: PageResult) -> None:
+        """Count an acknowledged page's records in the metrics and health."""
+        if page.events or page.dead_letters:
+            self._records.inc(len(page.events) + len(page.dead_letters))
         labels: Counter[str] = Counter(  # one metrics update per label, not per event
             event.state.value if isinstance(event, AgentStateChanged) else event.event_type for event in page.events)
         for label, count in labels.items():

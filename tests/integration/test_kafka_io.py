@@ -158,3 +158,28 @@ def test_tail_prints_events_another_process_produced(kafka_settings: KafkaSettin
     assert first["event_type"] == "AgentStateChanged" and first["state"] == "BUSY"
     assert first["occurred_at"] == "2025-05-28T11:57:17.000Z"
     assert first["key"] == f"acme:vonage:{first['agent_id']}"
+
+
+async def test_handed_over_events_are_on_their_way_before_the_caller_awaits_their_acks(
+        kafka_settings: KafkaSettings) -> None:
+    """begin_send_all returns once the sender has written the batches: the broker answers while the caller works.
+
+    Without those loop turns the batches wait for the caller's work to end and the acks for a
+    whole round trip after it (hundreds of turns of the loop below, not a handful)."""
+    import asyncio
+    import time
+
+    await provision_topics(kafka_settings, connector_topics(kafka_settings))
+    topic = kafka_settings.topics.agent_state
+    events = [state_change(agent_id="agent-1", record=f"r-{n}") for n in range(6)]
+    async with EventProducer(kafka_settings) as producer:
+        await producer.send_all([(topic, events[0])])  # metadata and connection warm
+        acks = await producer.begin_send_all((topic, e) for e in events)
+        time.sleep(0.3)  # noqa: ASYNC251 - the caller's CPU-bound work: no loop turns for anyone
+        turns = 0
+        while not acks.done() and turns < 1000:
+            await asyncio.sleep(0)
+            turns += 1
+        assert turns <= 30
+        offsets = [m.offset for m in acks.result()]
+        assert offsets == list(range(offsets[0], offsets[0] + len(events)))

@@ -64,9 +64,11 @@ class Producer:
     def __init__(self) -> None:
         self.sent: list[str] = []
 
-    async def send_all(self, items: list[tuple[str, Any]]) -> list[Any]:
+    async def begin_send_all(self, items: list[tuple[str, Any]]) -> asyncio.Future[list[Any]]:
         self.sent += [e.event_id for _, e in items]
-        return []
+        acked: asyncio.Future[list[Any]] = asyncio.get_running_loop().create_future()
+        acked.set_result([])
+        return acked
 
 
 class Offsets:

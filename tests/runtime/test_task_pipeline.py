@@ -27,9 +27,10 @@ def event(page: int) -> AgentStateChanged:
 class Stream:
     """Pages 1..last; the cursor is ``{"page": n}`` of the last page read."""
 
-    def __init__(self, last: int, fail_at: int | None = None) -> None:
+    def __init__(self, last: int, fail_at: int | None = None, log: list[str] | None = None) -> None:
         self.last, self.fail_at = last, fail_at
         self.seen: list[dict[str, Any]] = []
+        self.log = [] if log is None else log
 
     def first_request(self, cursor: dict[str, Any], now: datetime) -> RequestSpec | None:
         return RequestSpec("GET", "/p", {"page": str(cursor["page"] + 1)}) if cursor["page"] < self.last else None
@@ -37,6 +38,7 @@ class Stream:
     def handle_response(self, cursor: dict[str, Any], request: RequestSpec, body: Any, now: datetime) -> PageResult:
         self.seen.append(cursor)
         page = int(request.params["page"])
+        self.log.append(f"map {page}")
         if page == self.fail_at:
             raise RuntimeError("mapping failed")
         following = RequestSpec("GET", "/p", {"page": str(page + 1)}) if page < self.last else None
@@ -58,13 +60,18 @@ class Auth:
 
 
 class Producer:
-    def __init__(self, log: list[str]) -> None:
-        self.log = log
+    def __init__(self, log: list[str], fail_at: int | None = None) -> None:
+        self.log, self.fail_at = log, fail_at
 
-    async def send_all(self, items: list[tuple[str, Any]]) -> list[Any]:
+    async def begin_send_all(self, items: list[tuple[str, Any]]) -> asyncio.Future[list[Any]]:
         ids = ",".join(e.event_id for _, e in items)
         self.log.append(f"send {ids}")
+        return asyncio.ensure_future(self._acks(ids))
+
+    async def _acks(self, ids: str) -> list[Any]:
         await asyncio.sleep(0.01)
+        if ids == f"e{self.fail_at}":
+            raise ConnectionError("batch lost")
         self.log.append(f"acked {ids}")
         return []
 
@@ -85,8 +92,8 @@ class Offsets:
         return True
 
 
-def task(stream: Stream, log: list[str], fail_commit: int | None = None) -> SourceTask:
-    made = SourceTask(name="s", stream=stream, http=Http(), auth=Auth(), producer=Producer(log),  # type: ignore[arg-type]
+def task(stream: Stream, log: list[str], fail_commit: int | None = None, fail_acks: int | None = None) -> SourceTask:
+    made = SourceTask(name="s", stream=stream, http=Http(), auth=Auth(), producer=Producer(log, fail_acks),  # type: ignore[arg-type]
                       offsets=Offsets(log, fail_commit), topics=TopicNames(),  # type: ignore[arg-type]
                       metrics=SourceMetrics(), poll_interval=1.0, poll_jitter=0.0, clock=lambda: NOW)
     made.cursor = {"page": 0}
@@ -95,10 +102,13 @@ def task(stream: Stream, log: list[str], fail_commit: int | None = None) -> Sour
 
 async def test_each_commit_follows_its_pages_acks_and_the_previous_commit() -> None:
     log: list[str] = []
-    stream = Stream(last=3)
+    stream = Stream(last=3, log=log)
     polling = task(stream, log)
     await polling.poll_once()
     assert polling.cursor == {"page": 3}
+    for page in (2, 3):  # the next page is read while the one before waits for its acks, sent only after them
+        assert log.index(f"send e{page - 1}") < log.index(f"map {page}") < log.index(f"acked e{page - 1}")
+        assert log.index(f"acked e{page - 1}") < log.index(f"send e{page}")
     for page in (1, 2, 3):
         assert log.index(f"acked e{page}") < log.index(f"commit {page}")
     for page in (2, 3):
@@ -121,3 +131,37 @@ async def test_a_lost_commit_keeps_the_cursor_before_it() -> None:
     with pytest.raises(ConnectionError):
         await polling.poll_once()
     assert polling.cursor == {"page": 1} and "commit 3" not in log
+
+
+async def test_a_failing_next_page_still_delivers_and_commits_the_page_before() -> None:
+    log: list[str] = []
+    polling = task(Stream(last=5, fail_at=2, log=log), log)
+    with pytest.raises(RuntimeError):
+        await polling.poll_once()
+    assert log.index("map 2") < log.index("acked e1") < log.index("commit 1")
+    assert polling.cursor == {"page": 1} and "send e2" not in log
+
+
+async def test_lost_acks_leave_the_cursor_and_produce_nothing_after_them() -> None:
+    log: list[str] = []
+    polling = task(Stream(last=5, log=log), log, fail_acks=2)
+    with pytest.raises(ConnectionError):
+        await polling.poll_once()
+    assert polling.cursor == {"page": 1} and "commit 2" not in log
+    assert "map 3" in log and "send e3" not in log  # page 3 was read meanwhile, never produced
+
+
+async def test_a_stop_while_the_next_page_is_read_ends_the_poll_after_the_page_before() -> None:
+    log: list[str] = []
+    stop = asyncio.Event()
+
+    class Stopping(Stream):
+        def handle_response(self, cursor: dict[str, Any], request: RequestSpec, body: Any,
+                            now: datetime) -> PageResult:
+            if request.params["page"] == "2":
+                stop.set()
+            return super().handle_response(cursor, request, body, now)
+
+    polling = task(Stopping(last=5, log=log), log)
+    await polling.poll_once(stop)
+    assert polling.cursor == {"page": 1} and "send e2" not in log and "map 3" not in log
