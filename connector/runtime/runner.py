@@ -23,6 +23,7 @@ from connector.kafka.offsets import OffsetStore
 from connector.kafka.producer import EventProducer
 from connector.kafka.topics import connector_topics, provision_topics
 from connector.runtime.auth import AuthSession
+from connector.runtime.gcsetup import tune_gc
 from connector.runtime.http import RetryPolicy, SourceHttp
 from connector.runtime.metrics import SourceMetrics
 from connector.runtime.server import OpsServer
@@ -139,6 +140,7 @@ async def run_connector(config: ConnectorConfig, *, on_started: Callable[[Connec
             loop.add_signal_handler(sig, runtime.request_stop)
     try:
         await runtime.start()
+        tune_gc()  # start-up is done: what it built stays out of later collections (gcsetup.py)
         if on_started is not None:
             on_started(runtime)
         await runtime.wait()
