@@ -54,6 +54,8 @@ from connector.processors.messages import (
 )
 from connector.processors.observed import derived_group_key, snapshot_of
 from connector.processors.outputs import ALERT_SCHEMA, AVAILABILITY_SCHEMA, alert_record, availability_record
+from connector.processors.publishing import INTERVAL_SECONDS as PUBLISH_INTERVAL_SECONDS
+from connector.processors.publishing import AvailabilityPublisher
 from connector.processors.streams import Processors
 from connector.processors.transport import direct_producer
 from connector.serde.codec import DecodeError
@@ -63,8 +65,6 @@ __all__ = ["register_handlers"]
 log = logging.getLogger(__name__)
 
 Headers = list[tuple[str, bytes]]
-#: Most a changed group's availability record waits before it is published.
-PUBLISH_INTERVAL_SECONDS = 0.2
 
 
 async def _decode(p: Processors, record: InputRecord, expected: type[Event]) -> Any:
@@ -164,24 +164,26 @@ def register_handlers(p: Processors) -> None:
     availability_headers = _headers(p, "AgentAvailability", AVAILABILITY_SCHEMA)
     alert_headers = _headers(p, "AvailabilityAlert", ALERT_SCHEMA)
 
-    # The availability topic is compacted (latest wins), so a group changed by many deltas in a
-    # moment needs only its latest record: changed groups are published every PUBLISH_INTERVAL and
-    # before every commit (so what a commit covers is on the topic), each once.
-    unpublished: dict[str, GroupRecord] = {}
+    availability_partitions: list[int] = []
+    availability_partition: dict[str, int] = {}  # group -> partition, as the default partitioner puts its key
 
-    def publish(record: GroupRecord) -> None:
-        unpublished[record.group] = record
+    async def send_availability(record: GroupRecord) -> None:
+        value = p.serializer.serialize_record(names.availability, AVAILABILITY_SCHEMA,
+                                              availability_record(record, settings))
+        partition = availability_partition.get(record.group)
+        if partition is None:
+            key = record.group.encode()
+            partition = availability_partition[record.group] = int(
+                DefaultPartitioner()(key, availability_partitions, availability_partitions))
+        await direct_producer(app).send_direct(names.availability, record.group.encode(), value,
+                                               availability_headers, partition=partition)
 
-    async def publish_changed() -> None:
-        while unpublished:
-            group, record = unpublished.popitem()
-            value = p.serializer.serialize_record(names.availability, AVAILABILITY_SCHEMA,
-                                                  availability_record(record, settings))
-            await direct_producer(app).send_direct(names.availability, group.encode(), value, availability_headers)
+    publisher = AvailabilityPublisher(send_availability)
+    publish = publisher.changed
 
     @app.timer(PUBLISH_INTERVAL_SECONDS)  # type: ignore[untyped-decorator]
     async def publish_availability() -> None:
-        await publish_changed()
+        await publisher.tick()
 
     @app.agent(topics.group_changes, name="group-changes")
     async def group_changes(stream: faust.StreamT[Any]) -> None:
@@ -189,8 +191,9 @@ def register_handlers(p: Processors) -> None:
         await topics.availability.maybe_declare()
         await topics.alerts.maybe_declare()
         await asyncio.to_thread(p.serializer.prepare, names.availability, AVAILABILITY_SCHEMA)
+        availability_partitions[:] = sorted(await direct_producer(app).partitions_for(names.availability))
         await asyncio.to_thread(p.serializer.prepare, names.alerts, ALERT_SCHEMA)
-        for hook in (publish_changed, tables.groups.write_back, tables.panes.write_back):
+        for hook in (publisher.publish_all, tables.groups.write_back, tables.panes.write_back):
             if hook not in direct_producer(app).before_flush:
                 direct_producer(app).before_flush.append(hook)
         async for item in guard.records(stream):

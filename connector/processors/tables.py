@@ -20,7 +20,7 @@ from faust.types import TableT
 
 from connector.processors.transport import direct_producer
 
-__all__ = ["PART_SEPARATOR", "CachedRecordTable", "RecordParts", "RecordTable"]
+__all__ = ["PART_SEPARATOR", "CachedRecordTable", "RecordParts", "RecordTable", "event_partition"]
 
 #: Between a record's key and a part's id in the changelog key of that part.
 PART_SEPARATOR = b"\x1f"
@@ -30,11 +30,11 @@ def _dumps(value: Any) -> bytes:
     return json.dumps(value, separators=(",", ":")).encode()
 
 
-def _event_partition(table: str) -> int:
+def event_partition(what: str) -> int:
     """The partition of the event being handled: a table's changelog partition for what it writes."""
     event = current_event()
     if event is None:
-        raise RuntimeError(f"table {table} written outside a stream handler")
+        raise RuntimeError(f"{what} written outside a stream handler")
     partition: int = event.message.partition
     return partition
 
@@ -61,14 +61,14 @@ class RecordTable:
         """Store a record and send it to the changelog partition of the event being handled."""
         raw_key, raw_value = key.encode(), _dumps(value)
         self.table.data[raw_key] = raw_value
-        await self._log(raw_key, raw_value, _event_partition(self.name))
+        await self._log(raw_key, raw_value, event_partition(f"table {self.name}"))
 
     async def delete(self, key: str) -> None:
         """Drop a record and send its tombstone to the changelog."""
         raw_key = key.encode()
         if raw_key in self.table.data:
             del self.table.data[raw_key]
-            await self._log(raw_key, None, _event_partition(self.name))
+            await self._log(raw_key, None, event_partition(f"table {self.name}"))
 
     async def _log(self, key: bytes, value: bytes | None, partition: int) -> None:
         await direct_producer(self.table.app).send_direct(self.changelog, key, value, partition=partition)
@@ -171,7 +171,7 @@ class CachedRecordTable(RecordTable, Generic[R]):
             del self.table.data[raw_key]
         else:
             self.table.data[raw_key] = record
-        self._unlogged[raw_key] = _event_partition(self.name)
+        self._unlogged[raw_key] = event_partition(f"table {self.name}")
 
     @property
     def unlogged(self) -> int:
