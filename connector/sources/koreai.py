@@ -47,11 +47,10 @@ from connector.sources.base import (
     koreai_offsets_of_day,
     local_date,
     parse_hms_duration,
-    parse_west_offset_local,
     require_mapping,
 )
 from connector.sources.settings import OFFLINE_SECRET, SourceSettings, check_timezone, offline_common
-from connector.sources.timeutil import FOREVER, expiry, next_day_start
+from connector.sources.timeutil import FOREVER, expiry, next_day_start, west_offset_local_parts
 
 __all__ = ["GAP_REASON", "GAP_STATE", "GAP_TOLERANCE", "STATE_MAP", "KoreaiSource", "KoreaiStream", "koreai_jwt"]
 
@@ -139,6 +138,9 @@ class _Interval:
     primary: str
     secondary: str | None
     index: int
+    start_ms: int  # ``start`` as epoch ms and as ``iso_z`` text (cached with its parse)
+    start_text: str
+    end_ms: int | None
 
     @property
     def vendor_state(self) -> str:
@@ -228,18 +230,21 @@ class KoreaiStream(StreamBase[KoreaiSource]):
         primary = raw.get("primaryStatus")
         if not isinstance(primary, str) or not primary.strip():
             raise RecordError("missing_field", "primaryStatus", "missing status")
-        start = parse_west_offset_local(raw.get("startTime"), offset, field="startTime")
+        start, start_ms, start_text = west_offset_local_parts(raw.get("startTime"), offset, field="startTime")
         end_raw = raw.get("endTime")
         end: datetime | None
+        end_ms: int | None
         if end_raw == "-":
-            end = None
+            end = end_ms = None
         elif end_raw in (None, "") and raw.get("duration") not in (None, "", "-"):
             end = start + parse_hms_duration(raw.get("duration"), field="duration")
+            end_ms = to_millis(end)
         else:
-            end = parse_west_offset_local(end_raw, offset, field="endTime")
+            end, end_ms, _ = west_offset_local_parts(end_raw, offset, field="endTime")
         secondary = raw.get("secondaryStatus")
         return _Interval(start, end, primary.strip(),
-                         secondary.strip() if isinstance(secondary, str) and secondary.strip() else None, index)
+                         secondary.strip() if isinstance(secondary, str) and secondary.strip() else None, index,
+                         start_ms, start_text, end_ms)
 
     def handle_response(self, cursor: dict[str, Any], request: RequestSpec, body: Any,
                         now: datetime) -> PageResult:
@@ -411,7 +416,7 @@ class _Page:
         """Apply one interval unless read before. Times are whole seconds, so two intervals can
         start in one second (a 0.4 s AVAILABLE, then AWAY): ``ordinal`` tells them apart."""
         mark = self.state["intervals"].get(user_id)
-        start_ms = to_millis(interval.start)
+        start_ms = interval.start_ms
         if mark is not None:
             last_start, last_end = mark[0], mark[1]
             last_ordinal = mark[2] if len(mark) > 2 else 0
@@ -419,18 +424,17 @@ class _Page:
                 return  # read before
             if start_ms == last_start and ordinal == last_ordinal:  # the same interval again; it may have closed
                 if last_end is None and interval.end is not None:
-                    self.state["intervals"][user_id] = [last_start, to_millis(interval.end), ordinal]
+                    self.state["intervals"][user_id] = [last_start, interval.end_ms, ordinal]
                 return
             if last_end is not None and start_ms - last_end > GAP_TOLERANCE.total_seconds() * 1000:
                 self._emit_gap(user_id, last_end)
         state = interval_state(interval.primary, interval.secondary)
         if state is AgentState.UNKNOWN:
             self.unknown[interval.primary] += 1
-        start_text = iso_z(interval.start)
+        start_text = interval.start_text
         self._emit(user_id, state, interval.vendor_state, interval.reason, interval.start,
-                   ("interval", user_id, start_text, interval.vendor_state), start_text)
-        end_ms = to_millis(interval.end) if interval.end is not None else None
-        self.state["intervals"][user_id] = [start_ms, end_ms, ordinal]
+                   ("interval", user_id, start_text, interval.vendor_state), start_text, start_ms)
+        self.state["intervals"][user_id] = [start_ms, interval.end_ms, ordinal]
 
     def _trailing_gap(self, user_id: str) -> None:
         """A closed last interval ending before the window does: the agent has no status now."""
@@ -443,17 +447,20 @@ class _Page:
     def _emit_gap(self, user_id: str, end_ms: int) -> None:
         at = datetime.fromtimestamp(end_ms / 1000, tz=UTC)
         at_text = iso_z(at)
-        self._emit(user_id, AgentState.OFFLINE, GAP_STATE, GAP_REASON, at, ("gap", user_id, at_text), at_text)
+        self._emit(user_id, AgentState.OFFLINE, GAP_STATE, GAP_REASON, at, ("gap", user_id, at_text), at_text,
+                   to_millis(at))
 
     def _emit(self, user_id: str, state: AgentState, vendor_state: str, reason: str | None, at: datetime,
-              key: tuple[object, ...], at_text: str) -> None:
-        """``at_text`` is ``iso_z(at)``, which the caller already has for the event's key."""
+              key: tuple[object, ...], at_text: str, at_ms: int) -> None:
+        """``at_text`` and ``at_ms`` are ``iso_z(at)`` and ``to_millis(at)``, which the caller already has."""
         known = self.memory.get(user_id)
         if known is not None and (known.state, known.reason) == (state, reason):
             return  # no change (also: a gap or an interval seen again on a re-read)
-        occurred = max(at, known.at) if known is not None else at  # never step back in an agent's order
+        occurred, occurred_ms = at, at_ms
+        if known is not None and known.millis > at_ms:  # never step back in an agent's order
+            occurred, occurred_ms = known.at, known.millis
         self.events.append(self.stream.state_changed(
             key=key, agent_id=user_id, state=state, previous=known.state if known else None,
             vendor_state=vendor_state, reason=reason, occurred_at=occurred, source_cursor=self.source_cursor,
             now=self.now, vendor_record_id=f"{user_id}@{at_text}"))
-        self.memory.set(user_id, state, reason, occurred)
+        self.memory.set(user_id, state, reason, occurred, occurred_ms)

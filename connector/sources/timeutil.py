@@ -27,7 +27,10 @@ __all__ = [
     "parse_hms_duration",
     "parse_iso_utc",
     "parse_west_offset_local",
+    "west_offset_local_parts",
 ]
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 class RecordError(ValueError):
@@ -140,7 +143,8 @@ def koreai_offsets_of_day(zone: ZoneInfo, day: date) -> list[int]:
 _NAIVE = re.compile(r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2}(\.\d{1,6})?$")
 
 
-_PARSED_LOCAL: dict[tuple[str, int], datetime] = {}
+#: (text, minutes west) -> the UTC moment, its epoch ms and its ``iso_z`` text
+_PARSED_LOCAL: dict[tuple[str, int], tuple[datetime, int, str]] = {}
 _PARSED_LOCAL_LIMIT = 50_000
 
 
@@ -149,6 +153,12 @@ def parse_west_offset_local(value: object, minutes_west: int, *, field: str) -> 
 
     Kore.ai answers a whole day every poll, so the same texts come back poll after poll: the
     results of valid texts are cached (a pure function of text and offset; bounded)."""
+    return west_offset_local_parts(value, minutes_west, field=field)[0]
+
+
+def west_offset_local_parts(value: object, minutes_west: int, *, field: str) -> tuple[datetime, int, str]:
+    """``parse_west_offset_local`` with the moment's epoch ms and ``iso_z`` text, cached with it:
+    an interval's start is keyed, remembered and printed as those (each ~1 us to derive again)."""
     if type(value) is str:
         known = _PARSED_LOCAL.get((value, minutes_west))
         if known is not None:
@@ -156,8 +166,10 @@ def parse_west_offset_local(value: object, minutes_west: int, *, field: str) -> 
     moment = _parse_west_offset_local(value, minutes_west, field=field)
     if len(_PARSED_LOCAL) >= _PARSED_LOCAL_LIMIT:
         _PARSED_LOCAL.clear()
-    _PARSED_LOCAL[(str(value), minutes_west)] = moment
-    return moment
+    delta = moment - _EPOCH
+    parts = moment, (delta.days * 86_400 + delta.seconds) * 1000 + delta.microseconds // 1000, iso_z(moment)
+    _PARSED_LOCAL[(str(value), minutes_west)] = parts
+    return parts
 
 
 def _parse_west_offset_local(value: object, minutes_west: int, *, field: str) -> datetime:
