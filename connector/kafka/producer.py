@@ -140,8 +140,12 @@ class EventProducer:
         """Send events and wait until the broker has acknowledged every one of them (see ``begin_send_all``)."""
         return await (await self.begin_send_all(items))
 
-    async def begin_send_all(self, items: Iterable[tuple[str, Event]]) -> asyncio.Future[list[RecordMetadata]]:
+    async def begin_send_all(self, items: Iterable[tuple[str, Event]], *,
+                             metadata: bool = True) -> asyncio.Future[list[RecordMetadata]]:
         """Hand events over to the producer; the future resolves once every one is acknowledged.
+
+        With ``metadata=False`` it resolves to an empty list: a caller that only needs to know the
+        events are acknowledged (the source task) is spared a ``RecordMetadata`` per event.
 
         The caller may map its next page meanwhile (its acks' round trip is then hidden) but
         must not hand over more events that share keys before this future resolves: a batch
@@ -191,7 +195,7 @@ class EventProducer:
         for batch in open_batches.values():
             if batch.future is None:
                 await self._hand_over(batch)
-        acks = asyncio.ensure_future(_acknowledged(batches, placements))
+        acks = asyncio.ensure_future(_acknowledged(batches, placements if metadata else []))
         for _ in range(_SENDER_TURNS):  # the acks' round trip starts now, not after the caller's next work
             await asyncio.sleep(0)
         return acks

@@ -293,7 +293,7 @@ class SourceTask:
         """Give the page's events and dead letters to the producer; the future is their acks."""
         items: list[tuple[str, Event]] = [(topic_for(e, self.topics), e) for e in page.events]
         items += [(self.topics.dead_letter, d) for d in page.dead_letters]
-        return await self.producer.begin_send_all(items) if items else None
+        return await self.producer.begin_send_all(items, metadata=False) if items else None
 
     def _delivered(self, page: PageResult) -> None:
         """Count an acknowledged page's records in the metrics and health."""

@@ -183,3 +183,5 @@ async def test_handed_over_events_are_on_their_way_before_the_caller_awaits_thei
         assert turns <= 30
         offsets = [m.offset for m in acks.result()]
         assert offsets == list(range(offsets[0], offsets[0] + len(events)))
+        bare = await producer.begin_send_all(((topic, e) for e in events), metadata=False)
+        assert await bare == []

@@ -64,7 +64,7 @@ class Producer:
     def __init__(self) -> None:
         self.sent: list[str] = []
 
-    async def begin_send_all(self, items: list[tuple[str, Any]]) -> asyncio.Future[list[Any]]:
+    async def begin_send_all(self, items: list[tuple[str, Any]], *, metadata: bool = True) -> asyncio.Future[list[Any]]:
         self.sent += [e.event_id for _, e in items]
         acked: asyncio.Future[list[Any]] = asyncio.get_running_loop().create_future()
         acked.set_result([])

@@ -63,7 +63,7 @@ class Producer:
     def __init__(self, log: list[str], fail_at: int | None = None) -> None:
         self.log, self.fail_at = log, fail_at
 
-    async def begin_send_all(self, items: list[tuple[str, Any]]) -> asyncio.Future[list[Any]]:
+    async def begin_send_all(self, items: list[tuple[str, Any]], *, metadata: bool = True) -> asyncio.Future[list[Any]]:
         ids = ",".join(e.event_id for _, e in items)
         self.log.append(f"send {ids}")
         return asyncio.ensure_future(self._acks(ids))
