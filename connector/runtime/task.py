@@ -1,8 +1,9 @@
 """One source's polling loop, following Kafka Connect's source-task model.
 
 poll -> page -> map -> produce -> wait for every acknowledgement -> commit the page's
-cursor -> next page. A crash anywhere re-reads from the last committed cursor; events
-repeat with the same ``event_id``. Cursors of pages without events may be written later
+cursor -> next page; the next page is fetched and mapped while the acknowledgements are
+awaited, and produced only after them (``poll_once``). A crash anywhere re-reads from the
+last committed cursor; events repeat with the same ``event_id``. Cursors of pages without events may be written later
 (``idle_commit_interval``), and an unchanged page is not mapped again (``replay.py``):
 an idle source costs a request per poll and little else. A failing source backs off and
 reports itself unhealthy; the other sources carry on.
