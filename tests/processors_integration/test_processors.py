@@ -240,19 +240,23 @@ async def test_replayed_hour_equals_ground_truth(deployment: Deployment) -> None
 
 
 async def test_worker_killed_mid_stream_and_restarted(deployment: Deployment) -> None:
-    cut = len(REPLAY.events) * 2 // 3
-    await deployment.produce(REPLAY.events[:cut])
+    third = len(REPLAY.events) // 3
+    await deployment.produce(REPLAY.events[:third])
     first = deployment.worker("first")
 
     async def some_committed() -> int | None:
         committed = await deployment.committed_input()
         return committed if committed > 0 else None
 
-    committed_at_kill = await eventually(some_committed, limit=QUIESCE_TIMEOUT, what="a first commit",
-                                         interval=0.05)
+    await eventually(some_committed, limit=QUIESCE_TIMEOUT, what="a first commit", interval=0.05)
+    # more input while it runs, and the kill before its next commit (every 0.5 s) can cover it all: a
+    # worker fast enough to finish its first part before committing still dies mid-stream
+    await deployment.produce(REPLAY.events[third:2 * third])
+    await asyncio.sleep(0.1)
     first.kill()
-    assert committed_at_kill < cut, "the worker had finished before it was killed: nothing was tested"
-    await deployment.produce(REPLAY.events[cut:])
+    committed_at_kill = await deployment.committed_input()
+    assert committed_at_kill < 2 * third, "the worker had finished before it was killed: nothing was tested"
+    await deployment.produce(REPLAY.events[2 * third:])
     second = deployment.worker("second")
     await deployment.quiescent()
     groups = await check_against_truth(second)
