@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import json
 from dataclasses import dataclass, field
 from typing import Any
@@ -12,6 +13,7 @@ from bench.common import kafka_settings
 from bench.pipeline import events_of, prepared_producer, records_of, replay
 from bench.recording import Recording, record_vendor
 from bench.stats import Series, ratios
+from connector.runtime.gcsetup import tune_gc
 
 __all__ = ["SourceFigures", "run_source_bench"]
 
@@ -41,6 +43,8 @@ async def run_source_bench(bootstrap: str, *, repeats: int, agents: int, hours: 
     figures.recordings = recordings or await record_all(agents, hours)
     settings = kafka_settings(bootstrap)
     producer = await prepared_producer(settings)
+    gc_before = gc.get_threshold()
+    tune_gc()  # what the connector process does once started (connector.runtime.gcsetup): replays run as it
     try:
         events: list[Any] = []
         for recording in figures.recordings:
@@ -81,6 +85,8 @@ async def run_source_bench(bootstrap: str, *, repeats: int, agents: int, hours: 
             parse.add(ceilings.json_parse_rate(pages, vendor_records))
         figures.rows += [avro, parse]
     finally:
+        gc.unfreeze()
+        gc.set_threshold(*gc_before)
         await producer.stop()
     return figures
 
