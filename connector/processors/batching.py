@@ -58,7 +58,6 @@ class GroupDeltaBatcher:
         # deltas per second between the last two flushes: a busy worker batches longer, a quiet one answers sooner
         self._rate = 0.0
         self._flushed_at = 0.0
-        self._partitions: dict[str, int] = {}
         self._held: dict[int, list[GroupDelta]] = {}
         self._count = 0
         self._timer: asyncio.TimerHandle | None = None
@@ -73,11 +72,9 @@ class GroupDeltaBatcher:
         return self._count
 
     async def add(self, deltas: Iterable[GroupDelta]) -> None:
+        partition_of = self._partition_of
         for delta in deltas:
-            partition = self._partitions.get(delta.group)
-            if partition is None:
-                partition = self._partitions[delta.group] = self._partition_of(delta.group)
-            self._held.setdefault(partition, []).append(delta)
+            self._held.setdefault(partition_of(delta.group), []).append(delta)
             self._count += 1
         if self._count >= self.max_held:
             await self.flush()

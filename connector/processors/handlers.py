@@ -21,7 +21,6 @@ from datetime import UTC, datetime
 from typing import Any
 
 import faust
-from aiokafka.partitioner import DefaultPartitioner
 
 from connector.model import (
     AgentConversationsObserved,
@@ -57,7 +56,7 @@ from connector.processors.outputs import ALERT_SCHEMA, AVAILABILITY_SCHEMA, aler
 from connector.processors.publishing import INTERVAL_SECONDS as PUBLISH_INTERVAL_SECONDS
 from connector.processors.publishing import AvailabilityPublisher
 from connector.processors.streams import Processors
-from connector.processors.transport import direct_producer
+from connector.processors.transport import KeyPartitions, direct_producer
 from connector.serde.codec import DecodeError
 
 __all__ = ["register_handlers"]
@@ -119,11 +118,7 @@ def register_handlers(p: Processors) -> None:
         await guard.stop()
 
     group_changes_topic = topics.group_changes.get_topic_name()
-    group_partitions: list[int] = []
-
-    def partition_of(group: str) -> int:
-        # where the group's records live: its key's partition under the producer's default partitioner
-        return int(DefaultPartitioner()(group.encode(), group_partitions, group_partitions))
+    group_partition = KeyPartitions()  # where a group's records live: its key's partition
 
     async def send_batch(partition: int, batch: DeltaBatch) -> None:
         await direct_producer(app).send_direct(group_changes_topic, None, batch.encode(), partition=partition)
@@ -131,12 +126,12 @@ def register_handlers(p: Processors) -> None:
     async def send_observation(message: GroupObservation) -> None:
         await direct_producer(app).send_direct(group_changes_topic, message.group.encode(), message.encode())
 
-    delta_batcher = GroupDeltaBatcher(send_batch, partition_of)
+    delta_batcher = GroupDeltaBatcher(send_batch, group_partition)
 
     @app.agent(topics.agent_state, name="agent-events")
     async def agent_events(stream: faust.StreamT[Any]) -> None:
         await topics.group_changes.maybe_declare()
-        group_partitions[:] = sorted(await direct_producer(app).partitions_for(group_changes_topic))
+        await group_partition.load(direct_producer(app), group_changes_topic)
         if delta_batcher.flush not in direct_producer(app).before_flush:
             direct_producer(app).before_flush.append(delta_batcher.flush)
         async for item in guard.records(stream):
@@ -164,19 +159,13 @@ def register_handlers(p: Processors) -> None:
     availability_headers = _headers(p, "AgentAvailability", AVAILABILITY_SCHEMA)
     alert_headers = _headers(p, "AvailabilityAlert", ALERT_SCHEMA)
 
-    availability_partitions: list[int] = []
-    availability_partition: dict[str, int] = {}  # group -> partition, as the default partitioner puts its key
+    availability_partition = KeyPartitions()
 
     async def send_availability(record: GroupRecord) -> None:
         value = p.serializer.serialize_record(names.availability, AVAILABILITY_SCHEMA,
                                               availability_record(record, settings))
-        partition = availability_partition.get(record.group)
-        if partition is None:
-            key = record.group.encode()
-            partition = availability_partition[record.group] = int(
-                DefaultPartitioner()(key, availability_partitions, availability_partitions))
         await direct_producer(app).send_direct(names.availability, record.group.encode(), value,
-                                               availability_headers, partition=partition)
+                                               availability_headers, partition=availability_partition(record.group))
 
     publisher = AvailabilityPublisher(send_availability)
     publish = publisher.changed
@@ -191,7 +180,7 @@ def register_handlers(p: Processors) -> None:
         await topics.availability.maybe_declare()
         await topics.alerts.maybe_declare()
         await asyncio.to_thread(p.serializer.prepare, names.availability, AVAILABILITY_SCHEMA)
-        availability_partitions[:] = sorted(await direct_producer(app).partitions_for(names.availability))
+        await availability_partition.load(direct_producer(app), names.availability)
         await asyncio.to_thread(p.serializer.prepare, names.alerts, ALERT_SCHEMA)
         for hook in (publisher.publish_all, tables.groups.write_back, tables.panes.write_back):
             if hook not in direct_producer(app).before_flush:

@@ -29,6 +29,7 @@ from typing import Any, cast
 
 import faust
 from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka.partitioner import DefaultPartitioner
 from faust.transport.drivers import aiokafka as faust_aiokafka
 from faust.transport.producer import ProducerBuffer
 from faust.types import TP, AppT, TransportT
@@ -36,7 +37,7 @@ from faust.types import TP, AppT, TransportT
 from connector.config import KafkaSettings
 from connector.kafka.client import client_options
 
-__all__ = ["AvailabilityApp", "DrainingProducer", "direct_producer", "drain", "fetched_end_offsets"]
+__all__ = ["AvailabilityApp", "DrainingProducer", "KeyPartitions", "direct_producer", "drain", "fetched_end_offsets"]
 
 log = logging.getLogger(__name__)
 
@@ -114,6 +115,30 @@ class DrainingProducer(faust_aiokafka.Producer):
         failure, self._undelivered = self._undelivered, None
         if failure is not None:
             raise RuntimeError("a message sent by a handler was not delivered; not committing past it") from failure
+
+
+class KeyPartitions:
+    """Where the producer's default partitioner puts each key of one topic, worked out once per key:
+    ``send_direct`` is given the partition, so records keyed alike still land where faust (and any
+    Kafka client) would put them, without hashing the key on every send."""
+
+    def __init__(self) -> None:
+        self._partitions: list[int] = []
+        self._by_key: dict[str, int] = {}
+
+    async def load(self, producer: DrainingProducer, topic: str) -> None:
+        """The topic's partitions from the producer's metadata (declare the topic first)."""
+        self._partitions = sorted(await producer.partitions_for(topic))
+        self._by_key.clear()
+
+    def __call__(self, key: str) -> int:
+        partition = self._by_key.get(key)
+        if partition is None:
+            if not self._partitions:
+                raise RuntimeError("partitions asked for before they were loaded")
+            partition = self._by_key[key] = int(
+                DefaultPartitioner()(key.encode(), self._partitions, self._partitions))
+        return partition
 
 
 def direct_producer(app: AppT) -> DrainingProducer:

@@ -157,3 +157,19 @@ def test_a_quiet_worker_sends_soon_and_a_busy_one_batches_longer() -> None:
 
     quiet, busy = asyncio.run(scenario())
     assert quiet < 0.2 <= busy
+
+
+def test_key_partitions_follow_the_default_partitioner_and_wait_to_be_loaded() -> None:
+    from connector.processors.transport import KeyPartitions
+
+    class Producer:
+        async def partitions_for(self, topic: str) -> set[int]:
+            return {2, 0, 1}
+
+    partitions = KeyPartitions()
+    with pytest.raises(RuntimeError, match="before they were loaded"):
+        partitions("t:v:tenant:all")
+    asyncio.run(partitions.load(Producer(), "topic"))  # type: ignore[arg-type]
+    for i in range(50):
+        key = f"t:v:campaign:{i}"
+        assert partitions(key) == partition_of(key) == partitions(key)
