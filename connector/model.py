@@ -114,6 +114,8 @@ class Event(abc.ABC):
 
     schema_name: ClassVar[str]
     event_type: ClassVar[str]
+    #: fields whose values (nearly) never repeat from one event to the next: not worth caching their Avro bytes
+    unique_fields: ClassVar[frozenset[str]] = frozenset({"event_id"})
 
     @abc.abstractmethod
     def kafka_key(self) -> bytes:
@@ -212,6 +214,7 @@ class AgentStateChanged(Event):
 
     schema_name: ClassVar[str] = "agentconnector.events.AgentStateChanged"
     event_type: ClassVar[str] = "AgentStateChanged"
+    unique_fields: ClassVar[frozenset[str]] = frozenset({"event_id", "vendor_record_id", "occurred_at"})
 
     event_id: str
     vendor: str

@@ -125,7 +125,8 @@ class EventSerializer:
         per event: the conversions are ``Event.as_avro``'s, which every class's own ``as_avro``
         equals), or ``as_avro`` and the record encoder when the schema does not compile."""
         header = self.prepare(topic, cls.schema_name)
-        compiled = compile_record(load_schema(cls.schema_name).source, avro_conversions(cls), header)
+        compiled = compile_record(load_schema(cls.schema_name).source, avro_conversions(cls), header,
+                                  cls.unique_fields)
 
         def by_record(event: Any) -> bytes:
             return self.serialize_record(topic, event.schema_name, event.as_avro())

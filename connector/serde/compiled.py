@@ -15,7 +15,7 @@ and fastavro encodes it.
 from __future__ import annotations
 
 import keyword
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from typing import Any, NamedTuple
 
 __all__ = ["Encoder", "compile_record"]
@@ -54,27 +54,51 @@ def _varint(value: int) -> bytes:
     n = (value << 1) ^ (value >> 63)
     if n < 128:
         return _SMALL[n]
-    out = []
+    if n < 16384:
+        return bytes(((n & 0x7F) | 0x80, n >> 7))
+    # past two bytes (epoch ms are six): the two low bytes by arithmetic, the rest remembered by
+    # value (it changes every 16 s of a timestamp)
+    high = _HIGH.get(n >> 14)
+    if high is None:
+        high = _high(n >> 14)
+    return ((n & 0x7F) | 0x80 | ((n >> 7) & 0x7F) << 8 | 0x8000).to_bytes(2, "little") + high
+
+
+_HIGH: dict[int, bytes] = {}
+
+
+def _high(key: int) -> bytes:
+    """The varint bytes of ``key`` (not zig-zagged: the upper part of a longer varint); remembered."""
+    out, n = [], key
     while n >= 0x80:
         out.append((n & 0x7F) | 0x80)
         n >>= 7
     out.append(n)
-    return bytes(out)
+    if len(_HIGH) >= _CACHE_LIMIT:
+        _HIGH.clear()
+    encoded = _HIGH[key] = bytes(out)
+    return encoded
 
 
-def _integer(low: int, high: int, prefix: bytes = b"") -> _Field:
-    """Integers, cached by value (asked for exact ints only); ``prefix`` is a union's branch tag."""
+def _integer(low: int, high: int, prefix: bytes = b"", cached: bool = True) -> _Field:
+    """Integers, cached by value (asked for exact ints only) unless not ``cached``; ``prefix`` is a
+    union's branch tag."""
     cache: dict[Any, bytes] = {}
 
     def write(value: Any) -> bytes:
         if type(value) is not int or not low <= value <= high:  # bool is refused too
             raise ValueError(f"{value!r} is not an Avro integer in [{low}, {high}]")
         return _remember(cache, value, prefix + _varint(value))
-    return _Field(write, cache, int)
+
+    def write_once(value: Any) -> bytes:
+        if type(value) is not int or not low <= value <= high:
+            raise ValueError(f"{value!r} is not an Avro integer in [{low}, {high}]")
+        return prefix + _varint(value)
+    return _Field(write, cache, int) if cached else _Field(write_once)
 
 
-def _string(prefix: bytes = b"") -> _Field:
-    """Strings, cached by value; ``prefix`` is a union's branch tag written before each."""
+def _string(prefix: bytes = b"", cached: bool = True) -> _Field:
+    """Strings, cached by value unless not ``cached``; ``prefix`` is a union's branch tag written before each."""
     cache: dict[Any, bytes] = {}
 
     def write(value: Any) -> bytes:
@@ -82,7 +106,13 @@ def _string(prefix: bytes = b"") -> _Field:
             raise ValueError(f"{value!r} is not an Avro string")
         raw = value.encode()
         return _remember(cache, value, prefix + _varint(len(raw)) + raw)
-    return _Field(write, cache)
+
+    def write_once(value: Any) -> bytes:
+        if not isinstance(value, str):
+            raise ValueError(f"{value!r} is not an Avro string")
+        raw = value.encode()
+        return prefix + _varint(len(raw)) + raw
+    return _Field(write, cache) if cached else _Field(write_once)
 
 
 def _enum(symbols: list[str], prefix: bytes = b"") -> _Field:
@@ -96,10 +126,18 @@ def _enum(symbols: list[str], prefix: bytes = b"") -> _Field:
     return _Field(write)  # not cached: an unhashable value must be refused by ``write`` as ValueError
 
 
-def _nullable(schema: Any, null_first: bool, named: dict[str, list[str]], namespace: str) -> _Field:
+def _nullable(schema: Any, null_first: bool, named: dict[str, list[str]], namespace: str,
+              cached: bool = True) -> _Field:
     """``["null", X]``: a cached X carries the branch tag in its cached bytes, and None is cached too."""
     null_tag, value_tag = (_SMALL[0], _varint(1)) if null_first else (_varint(1), _SMALL[0])
     kind = _plain_kind(schema)
+    if kind is not None and not cached:
+        once = _string(value_tag, False) if kind == "string" else _integer(*_RANGES[kind], value_tag, False)
+        write_once = once.write
+
+        def write_tagged(value: Any) -> bytes:
+            return null_tag if value is None else write_once(value)
+        return _Field(write_tagged)
     if kind is not None:
         inner = _string(value_tag) if kind == "string" else _integer(*_RANGES[kind], value_tag)
         assert inner.cache is not None
@@ -173,14 +211,15 @@ def _map(values: _Write) -> _Field:
     return _Field(write)
 
 
-def _type(schema: Any, named: dict[str, list[str]], namespace: str) -> _Field:
+def _type(schema: Any, named: dict[str, list[str]], namespace: str, cached: bool = True) -> _Field:
+    """A type's encoder; ``cached=False`` (a field whose values are unique) remembers no values."""
     if isinstance(schema, str):
         if schema == "string":
-            return _string()
+            return _string(cached=cached)
         if schema == "long":
-            return _integer(_LONG_MIN, _LONG_MAX)
+            return _integer(_LONG_MIN, _LONG_MAX, cached=cached)
         if schema == "int":
-            return _integer(_INT_MIN, _INT_MAX)
+            return _integer(_INT_MIN, _INT_MAX, cached=cached)
         symbols = named.get(schema) or named.get(f"{namespace}.{schema}")
         if symbols is not None:
             return _enum(symbols)
@@ -188,12 +227,12 @@ def _type(schema: Any, named: dict[str, list[str]], namespace: str) -> _Field:
     if isinstance(schema, list):
         if len(schema) == 2 and "null" in schema:
             other = schema[1] if schema[0] == "null" else schema[0]
-            return _nullable(other, schema[0] == "null", named, namespace)
+            return _nullable(other, schema[0] == "null", named, namespace, cached)
         raise Unsupported(str(schema))
     if isinstance(schema, dict):
         kind = schema.get("type")
         if kind in ("long", "int", "string") and set(schema) <= {"type", "logicalType", "doc"}:
-            return _type(kind, named, namespace)
+            return _type(kind, named, namespace, cached)
         if kind == "enum":
             name = schema["name"] if "." in schema["name"] else f"{schema.get('namespace', namespace)}.{schema['name']}"
             named[name] = list(schema["symbols"])
@@ -206,20 +245,23 @@ def _type(schema: Any, named: dict[str, list[str]], namespace: str) -> _Field:
 
 
 def compile_record(schema: Mapping[str, Any], conversions: Mapping[str, Callable[[Any], Any] | None] | None = None,
-                   prefix: bytes = b"") -> Encoder | None:
+                   prefix: bytes = b"", unique: Collection[str] = ()) -> Encoder | None:
     """An encoder of records of this (flat) record schema, or None when it uses other types.
 
     Without ``conversions`` it encodes a record dict (``as_avro``'s). With them it encodes an
     event object: each field is the attribute of its name, through its conversion when there
     is one and the value is not None (what ``Event.as_avro`` does); a schema field the object
     does not have takes its default. ``prefix`` (a wire-format header) starts every output.
+    The fields named in ``unique`` (values that never repeat, such as event ids) are not cached:
+    remembering them would only fill and clear a cache that is never hit.
     """
     if schema.get("type") != "record":
         return None
     namespace = str(schema.get("namespace", ""))
     named: dict[str, list[str]] = {}
     try:
-        fields = [(str(f["name"]), _type(f["type"], named, namespace), "default" in f, f.get("default"))
+        fields = [(str(f["name"]), _type(f["type"], named, namespace, f["name"] not in unique), "default" in f,
+                   f.get("default"))
                   for f in schema["fields"]]
     except (Unsupported, KeyError, TypeError):
         return None

@@ -118,3 +118,34 @@ def test_an_object_without_a_schema_field_gets_its_default() -> None:
         a = "x"
     assert encode(Thing()) == b"H" + b"\x02X" + b"\x00"
     assert compile_record(schema, {"b": None}) is None  # "a" has no default: left to as_avro
+
+
+@settings(max_examples=200, deadline=None)
+@given(any_event)
+def test_fields_named_unique_are_not_cached_and_still_fastavros(event: Event) -> None:
+    """``unique`` fields (event ids, record ids, times) skip the cache; their bytes are the same."""
+    encode = compile_record(load_schema(event.schema_name).source, None, b"",
+                            {"event_id", "vendor_record_id", "occurred_at", "ingested_at", "reason"})
+    assert encode is not None
+    assert encode(event.as_avro()) == fastavro_bytes(event)
+
+
+def test_unique_fields_still_refuse_bad_values() -> None:
+    encode = compile_record(load_schema("AgentStateChanged").source, None, b"",
+                            {"event_id", "vendor_record_id", "occurred_at", "ingested_at"})
+    assert encode is not None
+    good = state_change().as_avro()
+    for field, bad in (("event_id", None), ("vendor_record_id", 3), ("occurred_at", True), ("occurred_at", 2**63),
+                       ("ingested_at", 1.0)):
+        with pytest.raises(ValueError):
+            encode({**good, field: bad})
+
+
+@given(st.integers(min_value=-(2**63), max_value=2**63 - 1))
+def test_longs_of_every_size_are_fastavros_varints(value: int) -> None:
+    buffer = io.BytesIO()
+    fastavro.schemaless_writer(buffer, "long", value)
+    encode = compile_record({"type": "record", "name": "R", "fields": [{"name": "x", "type": "long"}]})
+    assert encode is not None
+    assert encode({"x": value}) == buffer.getvalue()
+    assert encode({"x": value}) == buffer.getvalue()  # cached
