@@ -463,16 +463,22 @@ class StreamBase(Generic[C]):
                       campaign_id: str | None = None, campaign_name: str | None = None,
                       queue_id: str | None = None, skills: tuple[str, ...] = (),
                       vendor_record_id: str | None = None) -> AgentStateChanged:
-        """The event of one state change; every field named (no ``**fields``: one per event adds up)."""
+        """The event of one state change; every field given (no ``**fields``: one per event adds up), by
+        position in the class's field order (``STATE_CHANGED_FIELDS``, checked in tests): a keyword
+        call of 17 fields costs about a microsecond more per event."""
         config = self.config
         vendor, tenant = self.vendor, config.tenant
         return AgentStateChanged(
-            event_id=deterministic_event_id(vendor, tenant, *key), vendor=vendor, tenant=tenant,
-            source=config.name, agent_id=agent_id, state=state, previous_state=previous,
-            vendor_state=vendor_state, reason=reason, occurred_at=occurred_at, source_cursor=source_cursor,
-            ingested_at=now, campaign_id=campaign_id, campaign_name=campaign_name, queue_id=queue_id,
-            skills=skills, vendor_record_id=vendor_record_id,
+            deterministic_event_id(vendor, tenant, *key), vendor, tenant, config.name, agent_id, state, previous,
+            vendor_state, occurred_at, source_cursor, reason, campaign_id, campaign_name, queue_id, skills,
+            vendor_record_id, now,
         )
+
+
+#: ``AgentStateChanged``'s fields in the order ``StreamBase.state_changed`` passes them
+STATE_CHANGED_FIELDS = ("event_id", "vendor", "tenant", "source", "agent_id", "state", "previous_state",
+                        "vendor_state", "occurred_at", "source_cursor", "reason", "campaign_id", "campaign_name",
+                        "queue_id", "skills", "vendor_record_id", "ingested_at")
 
 
 def require_mapping(vendor: str, body: Any, what: str) -> dict[str, Any]:

@@ -56,3 +56,10 @@ def test_a_quickly_built_event_is_the_same_event_and_immutable(event: AgentState
         again.agent_id = "x"  # type: ignore[misc]
     with pytest.raises(TypeError):
         AgentStateChanged(*values[:3])  # type: ignore[call-arg]
+
+
+def test_state_changed_passes_the_fields_in_the_class_order() -> None:
+    """``StreamBase.state_changed`` builds the event by position: the order must be the dataclass's."""
+    from connector.sources.base import STATE_CHANGED_FIELDS
+    assert tuple(f.name for f in dataclasses.fields(AgentStateChanged)) == STATE_CHANGED_FIELDS
+    assert tuple(inspect.signature(AgentStateChanged).parameters) == STATE_CHANGED_FIELDS
