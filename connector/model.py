@@ -25,6 +25,7 @@ __all__ = [
     "AgentStateChanged",
     "DeadLetter",
     "Event",
+    "avro_by_value",
     "avro_conversions",
     "deterministic_event_id",
     "from_millis",
@@ -154,6 +155,14 @@ def _converters(cls: type) -> Conversions:
 def avro_conversions(cls: type[Event]) -> dict[str, Converter | None]:
     """Field name -> its conversion to Avro (None: the value as it is), as ``Event.as_avro`` applies them."""
     return {name: to_avro for name, to_avro, _ in _converters(cls)}
+
+
+def avro_by_value(cls: type[Event]) -> dict[str, type]:
+    """Fields whose Avro bytes depend only on the value's equality (aware datetimes: the instant;
+    states: the member), minus the class's ``unique_fields``: the encoder may cache them by value."""
+    kinds = {to_millis: datetime, _symbol: AgentState}
+    return {name: kinds[to_avro] for name, to_avro, _ in _converters(cls)
+            if to_avro in kinds and name not in cls.unique_fields}
 
 
 def _conversions_of(cls: type) -> Conversions:

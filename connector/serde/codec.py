@@ -20,7 +20,7 @@ from typing import Any, Literal, cast
 import fastavro
 from fastavro import schemaless_reader, schemaless_writer
 
-from connector.model import Event, avro_conversions, event_from_avro
+from connector.model import Event, avro_by_value, avro_conversions, event_from_avro
 from connector.schemas import SchemaInfo, load_schema, released_schemas, schema_names
 from connector.serde.compiled import Encoder, compile_record
 from connector.serde.registry import SchemaRegistryClient, subject_for_topic
@@ -126,7 +126,7 @@ class EventSerializer:
         equals), or ``as_avro`` and the record encoder when the schema does not compile."""
         header = self.prepare(topic, cls.schema_name)
         compiled = compile_record(load_schema(cls.schema_name).source, avro_conversions(cls), header,
-                                  cls.unique_fields)
+                                  cls.unique_fields, avro_by_value(cls))
 
         def by_record(event: Any) -> bytes:
             return self.serialize_record(topic, event.schema_name, event.as_avro())

@@ -245,7 +245,8 @@ def _type(schema: Any, named: dict[str, list[str]], namespace: str, cached: bool
 
 
 def compile_record(schema: Mapping[str, Any], conversions: Mapping[str, Callable[[Any], Any] | None] | None = None,
-                   prefix: bytes = b"", unique: Collection[str] = ()) -> Encoder | None:
+                   prefix: bytes = b"", unique: Collection[str] = (),
+                   by_value: Mapping[str, type] | None = None) -> Encoder | None:
     """An encoder of records of this (flat) record schema, or None when it uses other types.
 
     Without ``conversions`` it encodes a record dict (``as_avro``'s). With them it encodes an
@@ -253,7 +254,10 @@ def compile_record(schema: Mapping[str, Any], conversions: Mapping[str, Callable
     is one and the value is not None (what ``Event.as_avro`` does); a schema field the object
     does not have takes its default. ``prefix`` (a wire-format header) starts every output.
     The fields named in ``unique`` (values that never repeat, such as event ids) are not cached:
-    remembering them would only fill and clear a cache that is never hit.
+    remembering them would only fill and clear a cache that is never hit. A field named in
+    ``by_value`` (with a conversion) has its bytes cached by the attribute itself when it is exactly
+    of the type given, so a repeated value (a page's ``ingested_at``, a state) is not converted
+    again: only for conversions whose result depends on nothing but the value's equality.
     """
     if schema.get("type") != "record":
         return None
@@ -265,7 +269,7 @@ def compile_record(schema: Mapping[str, Any], conversions: Mapping[str, Callable
                   for f in schema["fields"]]
     except (Unsupported, KeyError, TypeError):
         return None
-    return _generate(fields, conversions, prefix)
+    return _generate(fields, conversions, prefix, by_value or {})
 
 
 def _read(n: int, name: str, has_default: bool, conversions: Mapping[str, Any] | None,
@@ -286,8 +290,25 @@ def _read(n: int, name: str, has_default: bool, conversions: Mapping[str, Any] |
     return f"(None if (a{n} := r.{name}) is None else X{n}(a{n}))"
 
 
+def _by_value(field: _Field, convert: Callable[[Any], Any], kind: type, remembered: dict[Any, bytes]) -> _Write:
+    """A converted field's bytes as the generated expression gives them, remembered by the
+    unconverted value when it is exactly of type ``kind``."""
+    write, cache, exact = field
+
+    def encode(value: Any) -> bytes:
+        converted = None if value is None else convert(value)
+        if cache is not None and (exact is None or type(converted) is exact or converted is None):
+            encoded = cache.get(converted) or write(converted)
+        else:
+            encoded = write(converted)
+        if type(value) is kind:
+            _remember(remembered, value, encoded)
+        return encoded
+    return encode
+
+
 def _generate(fields: list[tuple[str, _Field, bool, Any]], conversions: Mapping[str, Any] | None,
-              prefix: bytes) -> Encoder | None:
+              prefix: bytes, by_value: Mapping[str, type]) -> Encoder | None:
     """One function joining every field's bytes, written out: ``C0.get(v0 := r["a"]) or W0(v0)`` per
     cached field (the lookup guarded by the type the cache may be asked for), ``W1(r["b"])`` otherwise."""
     scope: dict[str, Any] = {"P": prefix}
@@ -298,7 +319,13 @@ def _generate(fields: list[tuple[str, _Field, bool, Any]], conversions: Mapping[
             read = _read(n, name, has_default, conversions, scope)
         except Unsupported:
             return None
-        if cache is None:
+        convert = conversions.get(name) if conversions is not None else None
+        if convert is not None and name in by_value and name.isidentifier() and not keyword.iskeyword(name):
+            remembered: dict[Any, bytes] = {}
+            scope[f"R{n}"], scope[f"K{n}"] = remembered, by_value[name]
+            scope[f"Y{n}"] = _by_value(_Field(write, cache, exact), convert, by_value[name], remembered)
+            parts.append(f"(R{n}.get(a{n}) if type(a{n} := r.{name}) is K{n} else None) or Y{n}(a{n})")
+        elif cache is None:
             parts.append(f"W{n}({read})")
         elif exact is None:
             parts.append(f"C{n}.get(v{n} := {read}) or W{n}(v{n})")

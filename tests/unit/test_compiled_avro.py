@@ -149,3 +149,22 @@ def test_longs_of_every_size_are_fastavros_varints(value: int) -> None:
     assert encode is not None
     assert encode({"x": value}) == buffer.getvalue()
     assert encode({"x": value}) == buffer.getvalue()  # cached
+
+
+def test_values_cached_by_value_give_fastavros_bytes_across_zones_and_refuse_naive_times() -> None:
+    """``ingested_at`` and states are cached by the attribute itself: one instant in any zone, a
+    state or None all encode as fastavro does; a naive time is still refused, cached or not."""
+    from datetime import UTC, datetime, timedelta, timezone
+
+    from connector.model import AgentState
+    serializer = EventSerializer()
+    at = datetime(2026, 11, 22, 8, 0, 0, 123456, tzinfo=UTC)
+    zones = (UTC, timezone(timedelta(hours=5, minutes=30)), timezone(timedelta(hours=-8)))
+    for n in range(30):
+        event = dataclasses.replace(state_change(), ingested_at=at.astimezone(zones[n % 3]) + timedelta(seconds=n // 3),
+                                    state=list(AgentState)[n % 6], previous_state=None if n % 4 == 0 else
+                                    list(AgentState)[n % 5])
+        assert serializer.serialize("t", event) == (SINGLE_OBJECT_MAGIC + load_schema(event.schema_name).fingerprint
+                                                     + fastavro_bytes(event))
+    with pytest.raises(ValueError):
+        serializer.serialize("t", dataclasses.replace(state_change(), ingested_at=at.replace(tzinfo=None)))
