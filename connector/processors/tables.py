@@ -85,6 +85,10 @@ class RecordTable:
     def items(self) -> list[tuple[str, Any]]:
         return [(key.decode(), json.loads(value)) for key, value in list(self.table.data.items())]
 
+    def entries(self) -> list[tuple[str, Any]]:
+        """What the query API reads: each key with its record as JSON (a cached table: decoded)."""
+        return self.items()
+
 
 class Record(Protocol):
     def to_json(self) -> Any: ...
@@ -198,11 +202,12 @@ class CachedRecordTable(RecordTable, Generic[R]):
 
     def get(self, key: str) -> Any:
         record = self._load(key.encode())
-        return self._json(record)
-
-    def _json(self, record: R | None) -> Any:
         return record.to_json() if record is not None else None
 
-    def items(self) -> list[tuple[str, Any]]:
+    def entries(self) -> list[tuple[str, R]]:
+        """Each key with its decoded record: the query API reads them as they are, no JSON in between."""
         keys = [raw_key for raw_key in list(self.table.data) if PART_SEPARATOR not in raw_key]
-        return [(raw_key.decode(), self._json(self._load(raw_key))) for raw_key in keys]
+        return [(raw_key.decode(), record) for raw_key in keys if (record := self._load(raw_key)) is not None]
+
+    def items(self) -> list[tuple[str, Any]]:
+        return [(key, record.to_json()) for key, record in self.entries()]

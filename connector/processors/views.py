@@ -15,7 +15,7 @@ import asyncio
 import functools
 import json
 import logging
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar, cast
 
 import aiohttp
@@ -25,7 +25,7 @@ from faust.web import Request, Response, View
 from faust.web.exceptions import ServiceUnavailable
 
 from connector.processors.agent_state import AgentRecord
-from connector.processors.groups import GroupRecord, PaneRecord, pane_key
+from connector.processors.groups import GroupRecord, pane_key
 from connector.processors.presenters import (
     agent_view,
     alert_view,
@@ -87,16 +87,12 @@ def _filters(request: Request, names: tuple[str, ...] = _FILTERS) -> dict[str, s
     return {name: request.query.get(name) or None for name in names}
 
 
-def _owned(app: faust.App, table: RecordTable) -> Iterator[tuple[str, Any]]:
-    """The table's local entries this worker is the active owner of."""
-    yield from _ownership(app, table)[0]
-
-
 def _ownership(app: faust.App, table: RecordTable) -> tuple[list[tuple[str, Any]], bool]:
-    """The table's local entries this worker is the active owner of, and whether some key had no owner."""
+    """The table's local entries (``RecordTable.entries``) this worker is the active owner of, and whether
+    some key had no owner."""
     me = str(app.conf.canonical_url)
     owned, orphans = [], False
-    for key, value in table.items():
+    for key, value in table.entries():
         try:
             owner = str(app.router.key_store(table.name, key.encode()))
         except KeyError:  # partition not assigned to anyone right now (rebalancing)
@@ -160,17 +156,17 @@ def register_views(p: Processors) -> None:
     """Attach the query API pages to ``p.app``'s web server."""
     app, tables, settings = p.app, p.tables, p.options.settings
 
-    def local_groups(owned: list[tuple[str, Any]], filters: dict[str, str | None]) -> list[Any]:
+    def local_groups(owned: list[tuple[str, GroupRecord]], filters: dict[str, str | None]) -> list[Any]:
         return [
-            group_view(GroupRecord.from_json(raw), settings) for key, raw in owned
+            group_view(record, settings) for key, record in owned
             if group_matches(key, filters["tenant"], filters["vendor"], filters["type"], filters["id"])
         ]
 
-    def local_alerts(owned: list[tuple[str, Any]], filters: dict[str, str | None]) -> list[Any]:
+    def local_alerts(owned: list[tuple[str, GroupRecord]], filters: dict[str, str | None]) -> list[Any]:
         alerts: list[Any] = []
-        for key, raw in owned:
+        for key, record in owned:
             if group_matches(key, filters["tenant"], filters["vendor"], filters["type"], filters["id"]):
-                alerts.extend(alert_view(a) for a in GroupRecord.from_json(raw).recent_alerts)
+                alerts.extend(alert_view(a) for a in record.recent_alerts)
         return alerts
 
     @app.page("/availability/groups")
@@ -198,10 +194,10 @@ def register_views(p: Processors) -> None:
 
         @routed(app, tables.groups, "group_key")
         async def get(self, request: Request, group_key: str) -> Response:
-            raw = tables.groups.get(group_key)
-            if raw is None:
+            record = tables.groups.load(group_key)
+            if record is None:
                 return self.error(404, f"no group {group_key!r}")
-            return self.json(group_view(GroupRecord.from_json(raw), settings))
+            return self.json(group_view(record, settings))
 
     @app.page("/availability/groups/{group_key}/windows")
     class GroupWindows(View):
@@ -209,21 +205,17 @@ def register_views(p: Processors) -> None:
 
         @routed(app, tables.groups, "group_key")
         async def get(self, request: Request, group_key: str) -> Response:
-            raw = tables.groups.get(group_key)
-            if raw is None:
+            record = tables.groups.load(group_key)
+            if record is None:
                 return self.error(404, f"no group {group_key!r}")
-            record = GroupRecord.from_json(raw)
             try:
                 spec = resolve_window(request.query.get("window", "15m"), settings)
                 at = request.query.get("at")
                 watermark = parse_instant(at) if at else record.clock_ms
             except (KeyError, ValueError) as exc:
                 return self.error(400, str(exc))
-            panes = {}
-            for start in record.panes:
-                pane_raw = tables.panes.get(pane_key(group_key, start))
-                if pane_raw is not None:
-                    panes[start] = PaneRecord.from_json(pane_raw)
+            panes = {start: pane for start in record.panes
+                     if (pane := tables.panes.load(pane_key(group_key, start))) is not None}
             return self.json({"group": group_key, **windows_view(record, panes, spec, watermark, settings)})
 
     @app.page("/availability/agents/{agent_key}")
