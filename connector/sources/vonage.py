@@ -36,9 +36,11 @@ from connector.sources.base import (
     require_mapping,
 )
 from connector.sources.settings import OFFLINE_SECRET, SourceSettings, offline_common
+from connector.sources.vonage_held import HeldPoints
 from connector.sources.vonage_keys import EndedKeys, migrate_keys
 from connector.sources.vonage_points import StartTimes, activity_points
-from connector.sources.vonage_state import AgentParts, HeldPoints, Point, point_order
+from connector.sources.vonage_state import AgentParts, Parts, Point, own_parts
+from connector.sources.vonage_steps import apply_in_order, step_agent
 
 __all__ = ["MAX_WINDOW", "VonageSource", "VonageStream", "parse_token_response"]
 
@@ -62,17 +64,9 @@ def parse_token_response(body: Any, now: datetime) -> tuple[str, datetime]:
     return token, now + timedelta(seconds=seconds)
 
 
-def _own_parts(parts: dict[str, Any], agent: str) -> AgentParts:
-    """The agent's parts, copied before they change: the input cursor's tables stay intact.
-
-    ``parts`` itself is the page's own (shallow) copy; each agent's table is copied only
-    when touched, so a page costs what it changes, not what the cursor holds."""
-    table = parts.get(agent)
-    own: dict[str, Any] = {"p": None, "w": None, "i": {}} if table is None else {
-        "p": table.get("p"), "w": table.get("w"), "i": dict(table.get("i") or {})}
-    parts[agent] = own
-    return AgentParts(own)
-
+def _table(parts: Parts) -> dict[str, Any]:
+    """An agent's parts as its cursor table."""
+    return {"p": parts[0], "w": parts[1], "i": parts[2]}
 
 
 class VonageSource(SourceSettings):
@@ -207,32 +201,9 @@ class VonageStream(StreamBase[VonageSource]):
                                            f"got page {meta['page']}")
         unknown: Counter[str] = Counter()
         dead: list[DeadLetter] = []
-        points = self._held.restore(state.pop("held", None))  # instants the last page left open
         seen: dict[str, list[Any]] = state["seen"]
-        keys = []
-        starts = []
-        for index, item in enumerate(items):
-            try:
-                agent, key, start_ms, end_ms, new = activity_points(item, unknown, self._starts)
-            except RecordError as error:
-                letter = self.dead_letter_once(state, record=item, location=f"items[{index}]", error=error,
-                                               source_cursor=source_cursor, now=now)
-                dead.extend([letter] if letter else [])
-                continue
-            keys.append(f"{key}|{end_ms}")
-            starts.append(start_ms)
-            if seen.get(key) is not None:
-                if end_ms is None:
-                    continue  # a repeat of an ongoing activity
-                new = [p for p in new if p.ending]  # the re-report of an ended activity: only its end is news
-                del seen[key]
-            elif key in ended:
-                continue  # a repeat of an ended activity
-            if end_ms is None:
-                seen[key] = [start_ms, None]
-            else:
-                ended.add(key, end_ms)
-            points.setdefault(agent, []).extend(new)
+        points = self._held.restore(state.pop("held", None))  # instants the last page left open
+        keys, starts = self._read(items, state, ended, points, unknown, dead, source_cursor, now)
         if starts:  # reads go forward in start order: ends this far behind cannot come back
             ended.prune(min(starts) - ENDED_RETENTION_MS)
             ended.cap(MAX_SEEN - len(seen))
@@ -246,10 +217,10 @@ class VonageStream(StreamBase[VonageSource]):
         if more_pages and starts:
             self._hold_open_instants(state, points, max(starts), self._held)
         events: list[Event] = []
-        memory = AgentMemory(state["agents"])
+        memory, parts = AgentMemory(state["agents"]), state["parts"]
         for agent in sorted(points):
             if points[agent]:  # an agent whose points are all held back has nothing to apply yet
-                self._advance(state, memory, agent, points[agent], source_cursor, now, events)
+                self._advance(parts, memory, agent, points[agent], source_cursor, now, events)
         if up_to is not None:  # the data is complete up to the smallest upTo of the window's pages
             this = iso_z(parse_iso_utc(up_to, field="upTo"))
             earlier = position.get("up_to")
@@ -263,6 +234,48 @@ class VonageStream(StreamBase[VonageSource]):
         self._handover = (state["ended"], ended.index)
         self._held.handed()
         return PageResult(events, dead, unknown, state, next_request)
+
+    def _read(self, items: list[Any], state: dict[str, Any], ended: EndedKeys, points: dict[str, list[Point]],
+              unknown: Counter[str], dead: list[DeadLetter], source_cursor: str,
+              now: datetime) -> tuple[list[str], list[int]]:
+        """The page's activities onto each agent's ``points``, minus what was read before; the page's
+        record keys (its fingerprint) and starts (every activity's, repeats too).
+
+        ``seen`` holds ongoing activities: their repeat is skipped, their re-report with a duration
+        brings only the end. ``ended`` holds ended ones: their repeat is skipped.
+        """
+        seen: dict[str, list[Any]] = state["seen"]
+        starts_of, ended_index, add_ended = self._starts, ended.index, ended.add
+        keys: list[str] = []
+        starts: list[int] = []
+        for index, item in enumerate(items):
+            try:
+                agent, key, start_ms, end_ms, new = activity_points(item, unknown, starts_of)
+            except RecordError as error:
+                letter = self.dead_letter_once(state, record=item, location=f"items[{index}]", error=error,
+                                               source_cursor=source_cursor, now=now)
+                dead.extend([letter] if letter else [])
+                continue
+            keys.append(f"{key}|{end_ms}")
+            starts.append(start_ms)
+            if seen.get(key) is not None:
+                if end_ms is None:
+                    continue  # a repeat of an ongoing activity
+                new = new[1:]  # the re-report of an ended activity: only its end (if any) is news
+                del seen[key]
+            elif key in ended_index:
+                continue  # a repeat of an ended activity
+            if end_ms is None:
+                seen[key] = [start_ms, None]
+            else:
+                add_ended(key, end_ms)
+            agent_points = points.get(agent)
+            if agent_points is None:
+                points[agent] = new
+            else:
+                agent_points.extend(new)
+        ended.flush()
+        return keys, starts
 
     def _ended_keys(self, cursor: dict[str, Any], state: dict[str, Any]) -> EndedKeys:
         """The page's ended keys; their index is taken over from the previous page when ``cursor`` is its output.
@@ -285,7 +298,7 @@ class VonageStream(StreamBase[VonageSource]):
         unknown: Counter[str] = Counter()
         dead: list[DeadLetter] = []
         keys = []
-        touched: dict[str, AgentParts] = {}
+        touched: dict[str, Parts] = {}
         for index, item in enumerate(items):
             try:
                 agent, key, _, end_ms, new = activity_points(item, unknown, self._starts)
@@ -295,9 +308,12 @@ class VonageStream(StreamBase[VonageSource]):
                 dead.extend([letter] if letter else [])
                 continue
             keys.append(f"{key}|{end_ms}")
-            parts = touched.get(agent) or touched.setdefault(agent, _own_parts(state["parts"], agent))
-            for point in new:
-                parts.apply(point)
+            parts = touched.get(agent)
+            if parts is None:
+                parts = touched[agent] = own_parts(state["parts"].get(agent))
+            apply_in_order(parts, new)  # in the page's order
+        for agent, parts in touched.items():
+            state["parts"][agent] = _table(parts)
         state["poll"] = guard_page(state.get("poll"), vendor=self.vendor,
                                    page_print=fingerprint(keys) if keys else None,
                                    position=f"presence {position['start']}..{position['end']} page={page}")
@@ -322,44 +338,32 @@ class VonageStream(StreamBase[VonageSource]):
         if held:
             state["held"] = held
 
-    def _advance(self, state: dict[str, Any], memory: AgentMemory, agent: str, points: list[Point],
+    def _advance(self, parts: dict[str, Any], memory: AgentMemory, agent: str, points: list[Point],
                  source_cursor: str, now: datetime, events: list[Event]) -> None:
-        """Apply an agent's new points in time order; one event (onto ``events``) per change of the merged state.
+        """Step an agent through its new points (``step_agent``); one event (onto ``events``) per change.
 
-        Points older than the agent's last event (late Processed reports) are folded in at
-        that last event's time, so an agent's events never go back in time. The agent's last
-        state is read once and then followed in locals (``memory.set`` only writes the cursor).
+        The agent's parts are copied before they change (the input cursor stays intact) and
+        written back whole; its last event is read once and written once.
         """
-        parts = _own_parts(state["parts"], agent)
-        pending = sorted(points, key=point_order) if len(points) > 1 else points
+        own = own_parts(parts.get(agent))
         known = memory.get(agent)
-        last_state, last_reason = (known.state, known.reason) if known is not None else (None, None)
-        floor = known.millis if known is not None else None
-        index, count = 0, len(pending)
-        while index < count:
-            at = pending[index].at_ms
-            if floor is not None and floor > at:
-                at = floor
-            while index < count and pending[index].at_ms <= at:  # sorted by time: the group is a prefix
-                parts.apply(pending[index])
-                index += 1
-            merged = parts.merged()
-            if merged is None or (last_state is not None and last_state == merged.state
-                                  and last_reason == merged.reason):
-                continue
+        previous, reason = (known.state, known.reason) if known is not None else (None, None)
+        changes = step_agent(own, points, previous, reason, known.millis if known is not None else None)
+        parts[agent] = _table(own)
+        if not changes:
+            return
+        text_of, state_changed = self._starts.text_of, self.state_changed
+        for at, merged, last in changes:
             occurred = from_millis(at)
-            events.append(self.state_changed(
+            _, _, kind, category, start_ms, _, guid, _ = last  # the vendor record: kind[:category]@start[/guid]
+            label = f"{kind}:{category}" if category else kind
+            events.append(state_changed(
                 key=("merged", agent, at, merged.state, merged.reason or ""), agent_id=agent,  # str(state): its value
-                state=merged.state, previous=last_state, vendor_state=merged.vendor_state,
+                state=merged.state, previous=previous, vendor_state=merged.vendor_state,
                 reason=merged.reason, occurred_at=occurred, source_cursor=source_cursor, now=now,
-                vendor_record_id=self._record_id(pending[index - 1])))
-            last_state, last_reason, floor = merged.state, merged.reason, at
-            memory.set(agent, merged.state, merged.reason, occurred, at)
-
-    def _record_id(self, last: Point) -> str:
-        """The vendor record of the step's last point: ``kind[:category]@start[/guid]``."""
-        label = f"{last.kind}:{last.category}" if last.category else last.kind
-        return f"{label}@{self._starts.text_of(last.start_ms)}" + (f"/{last.guid}" if last.guid else "")
+                vendor_record_id=f"{label}@{text_of(start_ms)}/{guid}" if guid else f"{label}@{text_of(start_ms)}"))
+            previous = merged.state
+        memory.set(agent, merged.state, merged.reason, occurred, at)
 
     def _end_window(self, state: dict[str, Any], position: dict[str, Any], now: datetime,
                     ended: EndedKeys) -> RequestSpec | None:
@@ -392,8 +396,8 @@ class VonageStream(StreamBase[VonageSource]):
         memory.prune(now)
         parts = {}
         now_ms = to_millis(now)
-        for agent in list(state["parts"]):
-            held = _own_parts(state["parts"], agent)
+        for agent, table in state["parts"].items():
+            held = AgentParts(_table(own_parts(table)))
             held.prune(now_ms)
             if agent in state["agents"] or now_ms - held.latest_ms() < ONGOING_RETENTION_MS:
                 parts[agent] = held.table

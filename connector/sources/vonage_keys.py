@@ -12,6 +12,7 @@ on read: the digest is the same, only its spelling changed.
 from __future__ import annotations
 
 import base64
+import binascii
 import hashlib
 from typing import Any
 
@@ -22,10 +23,16 @@ KEY_CHARS = 11                # base64url of 8 bytes, without padding
 _HEX_CHARS = 16               # the older spelling of the same 8 bytes
 
 
+_sha256 = hashlib.sha256
+_b64 = binascii.b2a_base64
+_URLSAFE = bytes.maketrans(b"+/", b"-_")
+
+
 def activity_key(agent: str, kind: str, start_ms: int, category: str, guid: str) -> str:
-    """The first 8 bytes of SHA-256 of what identifies an activity, as 11 base64url characters."""
-    digest = hashlib.sha256(f"{agent}|{kind}|{start_ms}|{category}|{guid}".encode()).digest()
-    return base64.urlsafe_b64encode(digest[:8])[:KEY_CHARS].decode()
+    """The first 8 bytes of SHA-256 of what identifies an activity, as 11 base64url characters
+    (``base64.urlsafe_b64encode`` spelled out: one per record of a page)."""
+    digest = _sha256(f"{agent}|{kind}|{start_ms}|{category}|{guid}".encode()).digest()
+    return _b64(digest[:8], newline=False)[:KEY_CHARS].translate(_URLSAFE).decode()
 
 
 def _from_hex(key: str) -> str:
@@ -44,12 +51,22 @@ class EndedKeys:
 
     ``buckets`` is the page's own shallow copy of the cursor's map; buckets are immutable
     strings, so the input cursor stays intact without copying them. ``index`` is the set of
-    every key, built once from the buckets (or handed over from the previous page).
+    every key, built once from the buckets (or handed over from the previous page). Keys
+    added are joined onto their bucket when ``buckets`` is next read (or on ``flush``), not
+    one concatenation each: a bucket holds hundreds.
     """
 
     def __init__(self, buckets: dict[str, str], index: set[str] | None = None) -> None:
-        self.buckets = buckets
+        self._buckets = buckets
         self.index = index if index is not None else {k for text in buckets.values() for k in _tokens(text)}
+        self._added: dict[int, list[str]] = {}  # bucket number -> keys added since the last flush
+
+    @property
+    def buckets(self) -> dict[str, str]:
+        """The buckets, every key added joined on (the dict given, changed in place)."""
+        if self._added:
+            self.flush()
+        return self._buckets
 
     def __contains__(self, key: str) -> bool:
         return key in self.index
@@ -60,9 +77,20 @@ class EndedKeys:
     def add(self, key: str, end_ms: int) -> None:
         if key in self.index:
             return
-        name = str(end_ms // ENDED_BUCKET_MS)
-        self.buckets[name] = self.buckets.get(name, "") + key
         self.index.add(key)
+        added = self._added.get(end_ms // ENDED_BUCKET_MS)
+        if added is None:
+            self._added[end_ms // ENDED_BUCKET_MS] = [key]
+        else:
+            added.append(key)
+
+    def flush(self) -> None:
+        """Join the keys added onto their buckets (in the order added): ``buckets`` is then whole."""
+        buckets = self._buckets
+        for number, keys in self._added.items():
+            name = str(number)
+            buckets[name] = buckets.get(name, "") + "".join(keys)
+        self._added.clear()
 
     def prune(self, horizon_ms: int) -> None:
         """Forget buckets whose every end is before ``horizon_ms``."""

@@ -7,6 +7,8 @@ Vonage's own form) while refusing exactly what the general parser refuses.
 
 from __future__ import annotations
 
+import binascii
+import hashlib
 import re
 from collections import Counter
 from datetime import date
@@ -14,20 +16,21 @@ from typing import Any
 
 from connector.model import from_millis, to_millis
 from connector.sources.base import RecordError, iso_z, parse_iso_utc
-from connector.sources.vonage_keys import activity_key
-from connector.sources.vonage_state import INTERACTION_CATEGORIES, PRESENCE_CATEGORIES, Point
+from connector.sources.vonage_keys import KEY_CHARS, activity_key
+from connector.sources.vonage_state import INTERACTION_CATEGORIES, NO_LOAD, PRESENCE_CATEGORIES, Point
 
 __all__ = ["Activity", "StartTimes", "activity_points"]
 
 #: Vonage's own spelling of a time, ``2026-11-22T05:16:02.470Z`` (what ``iso_z`` writes too), in two
-#: parts: the minute (read once per minute and remembered) and the rest (read every time)
+#: parts: the minute (read once per minute and remembered) and ``:SS.mmmZ`` (read every time)
 _MINUTE = re.compile(r"(\d{4}-\d{2}-\d{2})T(\d{2}):(\d{2})", re.ASCII).fullmatch
-_REST = re.compile(r":(\d\d)\.(\d\d\d)Z", re.ASCII).fullmatch
 _EPOCH_ORDINAL = date(1970, 1, 1).toordinal()
 _DAY_MS = 86_400_000
 _MAX_MINUTES = 4096  # minutes remembered; a page spans a few hundred at most
-_MAX_TEXTS = 16_384
-_tuple_new = tuple.__new__  # start texts remembered, a few pages' worth
+_MAX_TEXTS = 16_384  # start texts remembered, a few pages' worth
+_sha256 = hashlib.sha256
+_b64 = binascii.b2a_base64
+_URLSAFE = bytes.maketrans(b"+/", b"-_")
 
 
 class StartTimes:
@@ -45,13 +48,13 @@ class StartTimes:
         self._texts: dict[int, str] = {}
 
     def millis(self, value: Any) -> int:
-        if type(value) is str and len(value) == 24:
+        if type(value) is str and len(value) == 24 and value[16] == ":" and value[19] == "." and value[23] == "Z":
             minute_ms = self._minutes.get(value[:16])
             if minute_ms is None:
                 minute_ms = self._minute(value[:16])
-            rest = _REST(value, 16) if minute_ms is not None else None
-            if rest is not None and rest[1] < "6":
-                at = minute_ms + int(rest[1]) * 1000 + int(rest[2])  # type: ignore[operator]
+            rest = value[17:19] + value[20:23]  # SSmmm: its integer is the milliseconds into the minute
+            if minute_ms is not None and rest.isdigit() and rest.isascii() and rest < "6":
+                at = minute_ms + int(rest)
                 if len(self._texts) >= _MAX_TEXTS:
                     self._texts.clear()
                 self._texts[at] = value
@@ -87,6 +90,58 @@ class StartTimes:
 Activity = tuple[str, str, int, int | None, list[Point]]
 
 
+def activity_points(item: Any, unknown: Counter[str], starts: StartTimes) -> Activity:
+    """The activity's agent, key, start, end and points; RecordError if it cannot be mapped.
+
+    Well-formed items are read in one pass here; anything unusual (a missing or odd field)
+    goes through ``_checked``, which names what is wrong, so the errors are its errors."""
+    if type(item) is not dict:
+        return _checked(item, unknown, starts)
+    get = item.get
+    agent, kind, duration = get("agentId"), get("type"), get("duration")
+    if type(agent) is not str or not agent or not (duration is None or (type(duration) is int and duration >= 0)):
+        return _checked(item, unknown, starts)
+    category: Any
+    guid: Any
+    if kind == "Workload":
+        workload = get("workload")
+        if type(workload) is not dict:
+            return _checked(item, unknown, starts)
+        calls, semi, non = workload.get("calls", 0), workload.get("semiLive", 0), workload.get("nonLive", 0)
+        if not (type(calls) is int and calls >= 0 and type(semi) is int and semi >= 0 and type(non) is int
+                and non >= 0):
+            return _checked(item, unknown, starts)
+        category, name, guid, load, known = "", None, "", (calls, semi, non), None
+    else:
+        category = get("category")
+        if kind == "Interaction":
+            interaction = get("interaction")
+            guid = interaction.get("guid") if type(interaction) is dict else None
+            if type(guid) is not str or not guid:
+                return _checked(item, unknown, starts)
+            known = INTERACTION_CATEGORIES
+        elif kind == "Presence":
+            guid, known = "", PRESENCE_CATEGORIES
+        else:
+            return _checked(item, unknown, starts)
+        if type(category) is not str or not category:
+            return _checked(item, unknown, starts)
+        name = get("name")
+        name, load = name if isinstance(name, str) else None, NO_LOAD
+    start_ms = starts.millis(get("start"))
+    if known is not None and category not in known:
+        unknown[f"{kind}:{category}"] += 1
+    key = _b64(_sha256(f"{agent}|{kind}|{start_ms}|{category}|{guid}".encode()).digest()[:8],  # activity_key
+               newline=False)[:KEY_CHARS].translate(_URLSAFE).decode()
+    first = (start_ms, False, kind, category, start_ms, name, guid, load)
+    if duration is None:
+        return agent, key, start_ms, None, [first]
+    end_ms = start_ms + duration
+    if kind == "Presence":  # a presence ends only by the next one starting
+        return agent, key, start_ms, end_ms, [first]
+    return agent, key, start_ms, end_ms, [first, (end_ms, True, kind, category, start_ms, name, guid, load)]
+
+
 def _int(value: Any, field: str) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value < 0:
         raise RecordError("bad_value", field, f"expected a non-negative integer, got {value!r}")
@@ -102,8 +157,8 @@ def _agent(item: dict[str, Any]) -> str:
     return str(agent)
 
 
-def activity_points(item: Any, unknown: Counter[str], starts: StartTimes) -> Activity:
-    """The activity's agent, key, start, end and points; RecordError if it cannot be mapped."""
+def _checked(item: Any, unknown: Counter[str], starts: StartTimes) -> Activity:
+    """``activity_points`` field by field, in the order the errors are named."""
     if not isinstance(item, dict):
         raise RecordError("unknown_shape", "(item)", f"expected an object, got {type(item).__name__}")
     agent = _agent(item)
@@ -111,7 +166,7 @@ def activity_points(item: Any, unknown: Counter[str], starts: StartTimes) -> Act
     start_ms = starts.millis(item.get("start"))
     duration = item.get("duration")
     end_ms = start_ms + _int(duration, "duration") if duration is not None else None
-    category, guid, name, load = "", "", None, (0, 0, 0)
+    category, guid, name, load = "", "", None, NO_LOAD
     if kind == "Presence" or kind == "Interaction":
         raw_category = item.get("category")
         if not isinstance(raw_category, str) or not raw_category:
@@ -136,8 +191,7 @@ def activity_points(item: Any, unknown: Counter[str], starts: StartTimes) -> Act
                 _int(workload.get("nonLive", 0), "workload.nonLive"))
     else:
         raise RecordError("unknown_shape", "type", f"unknown activity type {kind!r}")
-    # every field given, in order: the tuple is made without the named tuple's Python-level __new__
-    points = [_tuple_new(Point, (start_ms, False, kind, category, start_ms, name, guid, load))]
+    points: list[Point] = [(start_ms, False, kind, category, start_ms, name, guid, load)]
     if end_ms is not None and kind != "Presence":
-        points.append(_tuple_new(Point, (end_ms, True, kind, category, start_ms, name, guid, load)))
+        points.append((end_ms, True, kind, category, start_ms, name, guid, load))
     return agent, activity_key(agent, kind, start_ms, category, guid), start_ms, end_ms, points

@@ -78,13 +78,13 @@ def test_unknown_categories_are_counted_once_per_activity() -> None:
     assert (agent, end_ms, len(points), unknown) == ("7", start_ms + 5, 1, Counter({"Presence:Lunch": 1}))
 
 
-point_values = st.builds(Point, st.integers(-5, 5), st.booleans(), st.sampled_from(["Presence", "Workload"]),
-                         st.just(""), st.integers(-5, 5))
+point_values = st.tuples(st.integers(-5, 5), st.booleans(), st.sampled_from(["Presence", "Workload"]),
+                         st.just(""), st.integers(-5, 5), st.none(), st.just(""), st.just((0, 0, 0)))
 
 
 @given(st.lists(point_values, max_size=12))
-def test_the_integer_sort_key_orders_as_order_does(points: list[Point]) -> None:
-    assert sorted(points, key=point_order) == sorted(points, key=lambda p: p.order)
+def test_the_integer_sort_key_orders_by_time_ends_first(points: list[Point]) -> None:
+    assert sorted(points, key=point_order) == sorted(points, key=lambda p: (p[0], 0 if p[1] else 1))
 
 
 def reference_merged(table: dict[str, Any]) -> Merged | None:
