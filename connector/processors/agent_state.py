@@ -11,7 +11,10 @@ state. What at-least-once delivery and vendor APIs produce is handled here:
   only if it is the newest, but the closed segments it splits are re-sent;
 * too late: an event before the retained history, which ends at or before the
   cutoff, could only change expired windows; it is counted and dropped. Replays
-  decide the same, since the history only moves forward.
+  decide the same, since the history only moves forward. It still re-sends the
+  agent's live snapshot to every group it was in within its former (pruned)
+  history: a replayed too-late event may be one whose "left the group" delta was
+  lost with a crash, and its entry, which knew the group, is gone.
 
 Why the history completes deduplication: it is pruned as a prefix (entries whose
 segment ended at or before the cutoff), so any seen event at or after its first
@@ -89,6 +92,8 @@ class AgentRecord:
     dropped_late: int = 0
     #: ids of the latest too-late events, so a replayed one is not counted twice
     dropped_ids: tuple[str, ...] = ()
+    #: group suffixes of pruned history entries (their own and prior groups), latest last
+    former_groups: tuple[str, ...] = ()
 
     @property
     def key(self) -> str:
@@ -134,6 +139,7 @@ class AgentRecord:
             "latest_ms": self.latest_ms,
             "dropped_late": self.dropped_late,
             "dropped_ids": list(self.dropped_ids),
+            "former_groups": list(self.former_groups),
             "history": [entry.to_json() for entry in self.history],
         }
 
@@ -142,7 +148,7 @@ class AgentRecord:
         return cls(
             data["tenant"], data["vendor"], data["agent_id"], data["rev"], data["latest_ms"],
             tuple(HistoryEntry.from_json(e) for e in data["history"]), data.get("dropped_late", 0),
-            tuple(data.get("dropped_ids", ())),
+            tuple(data.get("dropped_ids", ())), tuple(data.get("former_groups", ())),
         )
 
     def view(self) -> dict[str, Any]:
@@ -164,6 +170,8 @@ class AgentRecord:
 Outcome = Literal["live", "late", "duplicate", "too_late"]
 #: Too-late event ids an agent remembers: replays after a crash repeat at most a commit interval's worth.
 MAX_DROPPED_IDS = 32
+#: Former groups an agent remembers (an agent moves among a handful of campaigns, queues and skills).
+MAX_FORMER_GROUPS = 64
 
 
 @dataclass(frozen=True, slots=True)
@@ -175,12 +183,33 @@ class AgentUpdate:
     outcome: Outcome
 
 
-def _prune(history: tuple[HistoryEntry, ...], cutoff: int) -> tuple[HistoryEntry, ...]:
-    """Drop leading entries whose segment ended at or before the cutoff; keep the newest always."""
+def _prune(history: tuple[HistoryEntry, ...], cutoff: int) -> int:
+    """How many leading entries to drop: those whose segment ended at or before the cutoff (never the newest)."""
     drop = 0
     while drop + 1 < len(history) and history[drop + 1].occurred_ms <= cutoff:
         drop += 1
-    return history[drop:]
+    return drop
+
+
+def _former(former: tuple[str, ...], pruned: tuple[HistoryEntry, ...]) -> tuple[str, ...]:
+    """``former`` with the groups of the pruned entries, each moved to the end (latest), bounded."""
+    if not pruned:
+        return former
+    latest = dict.fromkeys(former)
+    for entry in pruned:
+        for group in (*entry.prior_groups, *entry.groups):
+            latest.pop(group, None)
+            latest[group] = None
+    return tuple(latest)[-MAX_FORMER_GROUPS:]
+
+
+def _resend_live(record: AgentRecord, event: AgentStateChanged, settings: ProcessorSettings) -> tuple[GroupDelta, ...]:
+    """The agent's current live snapshot (None where it is not a member now) to its former groups, the
+    groups of a too-late event and its current ones: what a lost delta of a pruned entry would have said."""
+    groups = {*record.keys_for(record.former_groups, settings), *record.keys_for(event_group_suffixes(event), settings),
+              *record.group_keys_of(record.current, settings)}
+    current = record.current
+    return _deltas(record, groups, (), current.occurred_ms, current.occurred_ms, current, settings, replay=True)
 
 
 def _closed_segments(record: AgentRecord) -> list[tuple[int, int, AgentState, int]]:
@@ -267,10 +296,10 @@ def apply_agent_event(
     cutoff = record.latest_ms - settings.retention_ms
     if history and order < history[0].order and history[0].occurred_ms <= cutoff:
         if event.event_id in record.dropped_ids:
-            return AgentUpdate(record, (), "too_late")
+            return AgentUpdate(record, _resend_live(record, event, settings), "too_late")
         remembered = (*record.dropped_ids, event.event_id)[-MAX_DROPPED_IDS:]
-        return AgentUpdate(replace(record, dropped_late=record.dropped_late + 1, dropped_ids=remembered), (),
-                           "too_late")
+        return AgentUpdate(replace(record, dropped_late=record.dropped_late + 1, dropped_ids=remembered),
+                           _resend_live(record, event, settings), "too_late")
 
     position = bisect.bisect_left([e.order for e in history], order)
     live = position == len(history)
@@ -284,8 +313,10 @@ def apply_agent_event(
         previous.groups if previous else (),
     )
     latest = max(record.latest_ms, t) if history else t
-    new_history = _prune((*history[:position], entry, *history[position:]), latest - settings.retention_ms)
-    new = replace(record, rev=record.rev + 1, latest_ms=latest, history=new_history)
+    grown = (*history[:position], entry, *history[position:])
+    drop = _prune(grown, latest - settings.retention_ms)
+    new = replace(record, rev=record.rev + 1, latest_ms=latest, history=grown[drop:],
+                  former_groups=_former(record.former_groups, grown[:drop]))
 
     previous_groups = record.group_keys_of(previous, settings) if previous else ()
     own_groups = new.group_keys_of(entry, settings)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from connector.model import AgentState
 from connector.processors.agent_state import AgentRecord, agent_window_series, apply_agent_event
 from connector.processors.deltas import GroupDelta
+from connector.processors.groups import apply_group_delta
 from connector.processors.settings import ProcessorSettings
 from connector.processors.windows import MINUTE_MS, TUMBLING_15M
 from tests.processors.harness import BASE_MS, make_event
@@ -99,7 +100,8 @@ def test_events_older_than_retained_history_are_dropped_and_history_is_bounded()
     assert record.history[0].occurred_ms <= record.latest_ms - cfg.retention_ms < record.history[1].occurred_ms
     too_late = apply_agent_event(record, make_event("v1", "a", 99, BASE_MS + 5 * M, OFF), cfg)
     assert too_late.outcome == "too_late"
-    assert too_late.deltas == ()
+    assert too_late.deltas and all(d.panes == () and d.replay and d.rev == record.rev for d in too_late.deltas)
+    assert {d.live.state for d in too_late.deltas if d.live} == {record.state}  # the live state, resent
     assert too_late.record.dropped_late == 1
     assert too_late.record.history == record.history
     # the same too-late event replayed (a restart re-reads uncommitted input) is not counted twice
@@ -123,3 +125,30 @@ def test_record_round_trips_through_json() -> None:
     assert record.view()["state"] == "BUSY"
     first = record.history[0]
     assert first.groups == ("campaign:c1", "queue:q", "skill:en", "skill:es", "tenant:all")
+
+
+def test_a_too_late_replay_resends_the_leave_of_a_group_known_only_to_pruned_history() -> None:
+    """A crash lost the delta that took the agent out of q1, but kept the agent record; by the
+    replay, the entries that knew q1 are pruned, so the replayed event is too late. It must still
+    tell q1 that the agent left (found by the property test's heavy chaos)."""
+    cfg = ProcessorSettings(retention_ms=60 * M)
+    queue = "acme:v1:queue:q1"
+    joined = make_event("v1", "a", 0, BASE_MS, A, queue="q1")
+    left = make_event("v1", "a", 1, BASE_MS + 1 * M, OFF)
+    later = [make_event("v1", "a", 2, BASE_MS + 5 * M, OFF), make_event("v1", "a", 3, BASE_MS + 70 * M, OFF)]
+    first = apply_agent_event(None, joined, cfg)
+    group = apply_group_delta(None, {}, by_group(first.deltas)[queue], cfg).record
+    record = apply_agent_event(first.record, left, cfg).record  # its deltas are lost
+    for event in later:
+        update = apply_agent_event(record, event, cfg)
+        record = update.record
+        assert queue not in by_group(update.deltas)
+    assert [e.event_id for e in record.history] == [later[0].event_id, later[1].event_id]  # q1 pruned
+    replayed = apply_agent_event(record, left, cfg)
+    assert replayed.outcome == "too_late"
+    resent = by_group(replayed.deltas)[queue]
+    assert resent.live is not None and resent.live.state is None and resent.rev == record.rev
+    assert group.live_members() == {"acme:v1:a": A}
+    assert apply_group_delta(group, {}, resent, cfg).record.live_members() == {}
+    # remembered across a restore, and bounded
+    assert "queue:q1" in AgentRecord.from_json(record.to_json()).former_groups
