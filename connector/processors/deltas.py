@@ -25,8 +25,15 @@ from connector.processors.windows import Segment
 __all__ = ["GroupDelta", "LiveSnapshot", "PaneContribution"]
 
 
+#: value -> member: ``AgentState(value)`` goes through Enum.__call__, several times slower per lookup
+_STATES: dict[str | None, AgentState | None] = {None: None, **{state.value: state for state in AgentState}}
+
+
 def _state(value: str | None) -> AgentState | None:
-    return AgentState(value) if value is not None else None
+    try:
+        return _STATES[value]
+    except KeyError:
+        raise ValueError(f"{value!r} is not an AgentState") from None
 
 
 @dataclass(frozen=True, slots=True)

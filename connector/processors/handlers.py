@@ -124,7 +124,8 @@ def register_handlers(p: Processors) -> None:
         await direct_producer(app).send_direct(group_changes_topic, None, batch.encode(), partition=partition)
 
     async def send_observation(message: GroupObservation) -> None:
-        await direct_producer(app).send_direct(group_changes_topic, message.group.encode(), message.encode())
+        await direct_producer(app).send_direct(group_changes_topic, message.group.encode(), message.encode(),
+                                               partition=group_partition(message.group))
 
     delta_batcher = GroupDeltaBatcher(send_batch, group_partition)
 
@@ -148,6 +149,8 @@ def register_handlers(p: Processors) -> None:
 
     @app.agent(topics.group_observations, name="group-observations")
     async def group_observations(stream: faust.StreamT[Any]) -> None:
+        await topics.group_changes.maybe_declare()
+        await group_partition.load(direct_producer(app), group_changes_topic)
         async for item in guard.records(stream):
             observation: AgentGroupObserved | None = await _decode(p, item, AgentGroupObserved)
             if observation is None:
@@ -159,7 +162,7 @@ def register_handlers(p: Processors) -> None:
     availability_headers = _headers(p, "AgentAvailability", AVAILABILITY_SCHEMA)
     alert_headers = _headers(p, "AvailabilityAlert", ALERT_SCHEMA)
 
-    availability_partition = KeyPartitions()
+    availability_partition, alert_partition = KeyPartitions(), KeyPartitions()
 
     async def send_availability(record: GroupRecord) -> None:
         value = p.serializer.serialize_record(names.availability, AVAILABILITY_SCHEMA,
@@ -182,6 +185,7 @@ def register_handlers(p: Processors) -> None:
         await asyncio.to_thread(p.serializer.prepare, names.availability, AVAILABILITY_SCHEMA)
         await availability_partition.load(direct_producer(app), names.availability)
         await asyncio.to_thread(p.serializer.prepare, names.alerts, ALERT_SCHEMA)
+        await alert_partition.load(direct_producer(app), names.alerts)
         for hook in (publisher.publish_all, tables.groups.write_back, tables.panes.write_back):
             if hook not in direct_producer(app).before_flush:
                 direct_producer(app).before_flush.append(hook)
@@ -214,7 +218,8 @@ def register_handlers(p: Processors) -> None:
             publish(update.record)
         for alert in update.alerts:
             value = p.serializer.serialize_record(names.alerts, ALERT_SCHEMA, alert_record(alert))
-            await topics.alerts.send(key=alert.group.encode(), value=value, headers=alert_headers)
+            await direct_producer(app).send_direct(names.alerts, alert.group.encode(), value, alert_headers,
+                                                   partition=alert_partition(alert.group))
 
     @app.agent(topics.conversation_observations, name="agent-conversations")
     async def agent_conversations(stream: faust.StreamT[Any]) -> None:
