@@ -202,7 +202,8 @@ class VonageStream(StreamBase[VonageSource]):
         unknown: Counter[str] = Counter()
         dead: list[DeadLetter] = []
         seen: dict[str, list[Any]] = state["seen"]
-        points = self._held.restore(state.pop("held", None))  # instants the last page left open
+        self._held.restore(state.pop("held", None))  # instants the last page left open
+        points: dict[str, list[Point]] = {}
         keys, starts = self._read(items, state, ended, points, unknown, dead, source_cursor, now)
         if starts:  # reads go forward in start order: ends this far behind cannot come back
             ended.prune(min(starts) - ENDED_RETENTION_MS)
@@ -216,6 +217,8 @@ class VonageStream(StreamBase[VonageSource]):
         more_pages = bool(items) and page < page_count
         if more_pages and starts:
             self._hold_open_instants(state, points, max(starts), self._held)
+        else:
+            self._held.release(points)
         events: list[Event] = []
         memory, parts = AgentMemory(state["agents"]), state["parts"]
         for agent in sorted(points):
@@ -355,7 +358,7 @@ class VonageStream(StreamBase[VonageSource]):
         text_of, state_changed = self._starts.text_of, self.state_changed
         for at, merged, last in changes:
             occurred = from_millis(at)
-            _, _, kind, category, start_ms, _, guid, _ = last  # the vendor record: kind[:category]@start[/guid]
+            _, _, kind, category, start_ms, _, guid, _, _ = last  # the vendor record: kind[:category]@start[/guid]
             label = f"{kind}:{category}" if category else kind
             events.append(state_changed(
                 key=("merged", agent, at, merged.state, merged.reason or ""), agent_id=agent,  # str(state): its value

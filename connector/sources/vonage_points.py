@@ -21,13 +21,16 @@ from connector.sources.vonage_state import INTERACTION_CATEGORIES, NO_LOAD, PRES
 
 __all__ = ["Activity", "StartTimes", "activity_points"]
 
-#: Vonage's own spelling of a time, ``2026-11-22T05:16:02.470Z`` (what ``iso_z`` writes too), in two
-#: parts: the minute (read once per minute and remembered) and ``:SS.mmmZ`` (read every time)
+#: Vonage's own spelling of a time, ``2026-11-22T05:16:02.470Z`` (what ``iso_z`` writes too), in three
+#: parts: the minute (read once per minute and remembered), ``:SS`` and ``.mmmZ`` (looked up whole:
+#: a table holds every valid spelling, so a lookup is the check and the value at once)
 _MINUTE = re.compile(r"(\d{4}-\d{2}-\d{2})T(\d{2}):(\d{2})", re.ASCII).fullmatch
 _EPOCH_ORDINAL = date(1970, 1, 1).toordinal()
 _DAY_MS = 86_400_000
 _MAX_MINUTES = 4096  # minutes remembered; a page spans a few hundred at most
 _MAX_TEXTS = 16_384  # start texts remembered, a few pages' worth
+_SECONDS = {f":{second:02d}": second * 1000 for second in range(60)}
+_MILLIS = {f".{milli:03d}Z": milli for milli in range(1000)}
 _sha256 = hashlib.sha256
 _b64 = binascii.b2a_base64
 _URLSAFE = bytes.maketrans(b"+/", b"-_")
@@ -48,13 +51,13 @@ class StartTimes:
         self._texts: dict[int, str] = {}
 
     def millis(self, value: Any) -> int:
-        if type(value) is str and len(value) == 24 and value[16] == ":" and value[19] == "." and value[23] == "Z":
+        if type(value) is str and len(value) == 24:
             minute_ms = self._minutes.get(value[:16])
             if minute_ms is None:
                 minute_ms = self._minute(value[:16])
-            rest = value[17:19] + value[20:23]  # SSmmm: its integer is the milliseconds into the minute
-            if minute_ms is not None and rest.isdigit() and rest.isascii() and rest < "6":
-                at = minute_ms + int(rest)
+            second_ms, milli = _SECONDS.get(value[16:19]), _MILLIS.get(value[19:])
+            if minute_ms is not None and second_ms is not None and milli is not None:
+                at: int = minute_ms + second_ms + milli
                 if len(self._texts) >= _MAX_TEXTS:
                     self._texts.clear()
                 self._texts[at] = value
@@ -93,53 +96,60 @@ Activity = tuple[str, str, int, int | None, list[Point]]
 def activity_points(item: Any, unknown: Counter[str], starts: StartTimes) -> Activity:
     """The activity's agent, key, start, end and points; RecordError if it cannot be mapped.
 
-    Well-formed items are read in one pass here; anything unusual (a missing or odd field)
-    goes through ``_checked``, which names what is wrong, so the errors are its errors."""
-    if type(item) is not dict:
+    Well-formed items (every field present, as Vonage sends them) are read in one pass here;
+    anything unusual goes through ``_checked``, which names what is wrong: the errors are its."""
+    try:
+        fields = _fields(item) if type(item) is dict else None
+    except KeyError:
+        fields = None
+    if fields is None:
         return _checked(item, unknown, starts)
-    get = item.get
-    agent, kind, duration = get("agentId"), get("type"), get("duration")
-    if type(agent) is not str or not agent or not (duration is None or (type(duration) is int and duration >= 0)):
-        return _checked(item, unknown, starts)
-    category: Any
-    guid: Any
-    if kind == "Workload":
-        workload = get("workload")
-        if type(workload) is not dict:
-            return _checked(item, unknown, starts)
-        calls, semi, non = workload.get("calls", 0), workload.get("semiLive", 0), workload.get("nonLive", 0)
-        if not (type(calls) is int and calls >= 0 and type(semi) is int and semi >= 0 and type(non) is int
-                and non >= 0):
-            return _checked(item, unknown, starts)
-        category, name, guid, load, known = "", None, "", (calls, semi, non), None
-    else:
-        category = get("category")
-        if kind == "Interaction":
-            interaction = get("interaction")
-            guid = interaction.get("guid") if type(interaction) is dict else None
-            if type(guid) is not str or not guid:
-                return _checked(item, unknown, starts)
-            known = INTERACTION_CATEGORIES
-        elif kind == "Presence":
-            guid, known = "", PRESENCE_CATEGORIES
-        else:
-            return _checked(item, unknown, starts)
-        if type(category) is not str or not category:
-            return _checked(item, unknown, starts)
-        name = get("name")
-        name, load = name if isinstance(name, str) else None, NO_LOAD
-    start_ms = starts.millis(get("start"))
+    agent, kind, duration, category, name, guid, load, known = fields
+    start_ms = starts.millis(item.get("start"))
     if known is not None and category not in known:
         unknown[f"{kind}:{category}"] += 1
     key = _b64(_sha256(f"{agent}|{kind}|{start_ms}|{category}|{guid}".encode()).digest()[:8],  # activity_key
                newline=False)[:KEY_CHARS].translate(_URLSAFE).decode()
-    first = (start_ms, False, kind, category, start_ms, name, guid, load)
+    first = (start_ms, False, kind, category, start_ms, name, guid, load, start_ms * 2 + 1)
     if duration is None:
         return agent, key, start_ms, None, [first]
     end_ms = start_ms + duration
     if kind == "Presence":  # a presence ends only by the next one starting
         return agent, key, start_ms, end_ms, [first]
-    return agent, key, start_ms, end_ms, [first, (end_ms, True, kind, category, start_ms, name, guid, load)]
+    return agent, key, start_ms, end_ms, [first, (end_ms, True, kind, category, start_ms, name, guid, load, end_ms * 2)]
+
+
+#: (agent, kind, duration, category, name, guid, load, the categories known for the kind)
+_Fields = tuple[str, str, "int | None", str, "str | None", str, tuple[int, int, int], "frozenset[str] | None"]
+
+
+def _fields(item: dict[str, Any]) -> _Fields | None:
+    """The fields of a well-formed activity, None for anything else (KeyError for a missing field)."""
+    agent, kind, duration = item["agentId"], item["type"], item["duration"]
+    if type(agent) is not str or not agent or not (duration is None or (type(duration) is int and duration >= 0)):
+        return None
+    if kind == "Workload":
+        workload = item["workload"]
+        if type(workload) is not dict:
+            return None
+        load = workload.get("calls", 0), workload.get("semiLive", 0), workload.get("nonLive", 0)
+        calls, semi, non = load
+        if type(calls) is int and calls >= 0 and type(semi) is int and semi >= 0 and type(non) is int and non >= 0:
+            return agent, kind, duration, "", None, "", load, None
+        return None
+    category, name = item["category"], item["name"]
+    if type(category) is not str or not category:
+        return None
+    name = name if isinstance(name, str) else None
+    if kind == "Interaction":
+        interaction = item["interaction"]
+        guid = interaction["guid"] if type(interaction) is dict else None
+        if type(guid) is not str or not guid:
+            return None
+        return agent, kind, duration, category, name, guid, NO_LOAD, INTERACTION_CATEGORIES
+    if kind == "Presence":
+        return agent, kind, duration, category, name, "", NO_LOAD, PRESENCE_CATEGORIES
+    return None
 
 
 def _int(value: Any, field: str) -> int:
@@ -191,7 +201,7 @@ def _checked(item: Any, unknown: Counter[str], starts: StartTimes) -> Activity:
                 _int(workload.get("nonLive", 0), "workload.nonLive"))
     else:
         raise RecordError("unknown_shape", "type", f"unknown activity type {kind!r}")
-    points: list[Point] = [(start_ms, False, kind, category, start_ms, name, guid, load)]
+    points: list[Point] = [(start_ms, False, kind, category, start_ms, name, guid, load, start_ms * 2 + 1)]
     if end_ms is not None and kind != "Presence":
-        points.append((end_ms, True, kind, category, start_ms, name, guid, load))
+        points.append((end_ms, True, kind, category, start_ms, name, guid, load, end_ms * 2))
     return agent, activity_key(agent, kind, start_ms, category, guid), start_ms, end_ms, points

@@ -21,12 +21,13 @@ stays BUSY until the call ends. Unexpected and Failed interactions are not work.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from operator import itemgetter
 from typing import Any
 
 from connector.model import AgentState
 
 __all__ = ["INTERACTION_CATEGORIES", "NO_LOAD", "PRESENCE_CATEGORIES", "AgentParts", "Merged", "Parts", "Point",
-           "merged_state", "own_parts", "point_from_json", "point_order", "point_to_json"]
+           "by_order", "merged_state", "own_parts", "point_from_json", "point_order", "point_to_json"]
 
 PRESENCE_CATEGORIES = frozenset({"Ready", "Away", "ExtendedAway", "LoggedOut"})
 INTERACTION_CATEGORIES = frozenset({"Ringing", "Connected", "Wrap", "Unexpected", "Failed"})
@@ -34,11 +35,12 @@ STALE_INTERACTION_MS = 48 * 3600 * 1000  # an interaction open this long without
 NO_LOAD = (0, 0, 0)
 
 #: One moment of an agent's timeline, an activity starting or (with a duration) ending:
-#: ``(at_ms, ending, kind, category, start_ms, name, guid, load)``. A plain tuple: a page makes
-#: one or two per activity, and a tuple display is the cheapest object Python builds.
+#: ``(at_ms, ending, kind, category, start_ms, name, guid, load, order)``. A plain tuple: a page
+#: makes one or two per activity, and a tuple display is the cheapest object Python builds.
 #: ``kind`` is Presence | Workload | Interaction; ``category`` "" for workload; ``start_ms`` (with
-#: kind and guid) identifies the activity the point belongs to.
-Point = tuple[int, bool, str, str, int, "str | None", str, tuple[int, int, int]]
+#: kind and guid) identifies the activity the point belongs to; ``order`` is ``point_order``'s,
+#: made with the point, so sorting an agent's points calls no Python function per point.
+Point = tuple[int, bool, str, str, int, "str | None", str, tuple[int, int, int], int]
 #: ``[presence [category, name, start_ms] | None, workload [calls, semiLive, nonLive, since_ms] | None,
 #: interactions {guid: [category, start_ms]}]``: one agent's parts while a page steps it
 Parts = list[Any]
@@ -46,8 +48,12 @@ Parts = list[Any]
 
 def point_order(point: Point) -> int:
     """Time, then ends before starts at one instant (a Connected ending and a Wrap starting is
-    one step), as one integer: a sort key without a tuple per point."""
+    one step), as one integer: a sort key without a tuple per point. Each point carries its own."""
     return point[0] * 2 + (0 if point[1] else 1)
+
+
+#: the sort key of points: the order they carry
+by_order = itemgetter(8)
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,32 +72,47 @@ def own_parts(table: dict[str, Any] | None) -> Parts:
 
 def merged_state(presence: list[Any] | None, workload: list[Any] | None,
                  interactions: dict[str, list[Any]]) -> Merged | None:
-    """The normalized state by the module's precedence; None while nothing is known."""
+    """The normalized state by the module's precedence; None while nothing is known.
+
+    Runs once per step of an agent: most agents have no interaction open, or one."""
     if presence is not None and presence[0] == "LoggedOut":
         return _OFFLINE
-    open_: list[list[Any]] | None = None
-    if interactions:
-        if len(interactions) == 1:
-            for value in interactions.values():
-                working = _WORKING.get(value[0])
-                if working is not None:
-                    return working
-                open_ = [value]
-        else:
-            # by start (stable: ties keep their order), the latest first
-            open_ = sorted(interactions.values(), key=_start)
-            for value in reversed(open_):
-                working = _WORKING.get(value[0])
-                if working is not None:
-                    return working
-    if workload is not None and sum(workload[:3]) > 0:
+    single = None
+    if len(interactions) == 1:
+        (single,) = interactions.values()
+        working = _WORKING.get(single[0])
+        if working is not None:
+            return working
+    elif interactions:
+        return _interactions(sorted(interactions.values(), key=_start), workload, presence)
+    if workload is not None and workload[0] + workload[1] + workload[2] > 0:
         return _busy(workload)
-    if open_:
-        if any(v[0] == "Wrap" for v in open_):
+    if single is not None:
+        if single[0] == "Wrap":
             return _WRAP_UP
-        strange = [v for v in open_ if v[0] not in INTERACTION_CATEGORIES]
-        if strange:
-            return Merged(AgentState.UNKNOWN, f"Interaction:{strange[-1][0]}", None)
+        if single[0] not in INTERACTION_CATEGORIES:
+            return Merged(AgentState.UNKNOWN, f"Interaction:{single[0]}", None)
+    return _by_presence(presence)
+
+
+def _interactions(open_: list[list[Any]], workload: list[Any] | None, presence: list[Any] | None) -> Merged | None:
+    """``merged_state`` with several interactions open (``open_``, by start: ties keep their order)."""
+    for value in reversed(open_):
+        working = _WORKING.get(value[0])
+        if working is not None:
+            return working
+    if workload is not None and workload[0] + workload[1] + workload[2] > 0:
+        return _busy(workload)
+    if any(v[0] == "Wrap" for v in open_):
+        return _WRAP_UP
+    strange = [v for v in open_ if v[0] not in INTERACTION_CATEGORIES]
+    if strange:
+        return Merged(AgentState.UNKNOWN, f"Interaction:{strange[-1][0]}", None)
+    return _by_presence(presence)
+
+
+def _by_presence(presence: list[Any] | None) -> Merged | None:
+    """The state when only the presence speaks."""
     if presence is None:
         return None
     category = presence[0]
@@ -174,10 +195,12 @@ def _presence(category: str, name: Any) -> Merged:
 
 
 def point_to_json(point: Point) -> list[Any]:
-    at_ms, ending, kind, category, start_ms, name, guid, load = point
+    """A held point's cursor row (its order is not written: it follows from the rest)."""
+    at_ms, ending, kind, category, start_ms, name, guid, load, _ = point
     return [at_ms, ending, kind, category, start_ms, name, guid, [load[0], load[1], load[2]]]
 
 
 def point_from_json(raw: list[Any]) -> Point:
     at_ms, ending, kind, category, start_ms, name, guid, load = raw
-    return (at_ms, ending, kind, category, start_ms, name, guid, (load[0], load[1], load[2]))
+    return (at_ms, ending, kind, category, start_ms, name, guid, (load[0], load[1], load[2]),
+            at_ms * 2 + (0 if ending else 1))

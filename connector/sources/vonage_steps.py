@@ -1,6 +1,6 @@
 """One agent's points of a page applied in time order: the changes of its merged state.
 
-Points of one instant are one step (ends before starts, see ``point_order``), so a Connected
+Points of one instant are one step (ends before starts, see ``vonage_state.point_order``), so a Connected
 ending and a Wrap starting at the same millisecond never show a state in between. Points
 older than the agent's last event (late Processed reports) are folded in at that event's
 time, so an agent's events never go back in time. An older activity never replaces a newer
@@ -10,7 +10,7 @@ one, so replays are harmless.
 from __future__ import annotations
 
 from connector.model import AgentState
-from connector.sources.vonage_state import Merged, Parts, Point, merged_state, point_order
+from connector.sources.vonage_state import Merged, Parts, Point, by_order, merged_state
 
 __all__ = ["Change", "apply_in_order", "step_agent"]
 
@@ -25,7 +25,7 @@ def step_agent(parts: Parts, points: list[Point], last_state: AgentState | None,
 
     The parts are followed in locals and each point applied inline: this runs per point of a page."""
     if len(points) > 1:
-        points.sort(key=point_order)
+        points.sort(key=by_order)
     presence, workload, interactions = parts
     changes: list[Change] = []
     index, count = 0, len(points)
@@ -34,7 +34,7 @@ def step_agent(parts: Parts, points: list[Point], last_state: AgentState | None,
         if floor is not None and floor > at:
             at = floor
         while index < count:  # the step: the points up to ``at`` (sorted by time: a prefix)
-            at_ms, ending, kind, category, start_ms, name, guid, load = points[index]
+            at_ms, ending, kind, category, start_ms, name, guid, load, _ = points[index]
             if at_ms > at:
                 break
             index += 1
