@@ -71,5 +71,10 @@ class AuthSession:
         if self.uses_bearer_token:
             self._token = self._expires = None
             return True
-        # a Kore.ai JWT signed from client credentials is signed anew for every attempt
-        return self.stream.auth.kind is AuthKind.KOREAI_JWT and getattr(self.stream.config, "jwt", None) is None  # type: ignore[attr-defined]
+        # a Kore.ai JWT signed from client credentials: the next attempt signs a new one
+        if self.stream.auth.kind is AuthKind.KOREAI_JWT and getattr(self.stream.config, "jwt", None) is None:  # type: ignore[attr-defined]
+            forget = getattr(self.stream, "forget_credentials", None)
+            if forget is not None:
+                forget()
+            return True
+        return False

@@ -97,7 +97,8 @@ class ConnectorRuntime:
                 name=source.name, stream=stream, http=http, auth=AuthSession(stream, http),
                 producer=self.producer, offsets=self.offsets, topics=kafka.topics, metrics=self.metrics,
                 poll_interval=source.poll_interval_seconds, poll_jitter=source.poll_jitter_seconds,
-                clock=self.clock, idle_commit_interval=IDLE_COMMIT_INTERVAL,
+                clock=None if self.clock is _utc_now else self.clock,  # None: the wall clock (task.py)
+                idle_commit_interval=IDLE_COMMIT_INTERVAL,
             )
         if self.serve_http:
             self.server = OpsServer(self.config.http.host, self.config.http.port, self.metrics.registry, self.health)

@@ -96,6 +96,9 @@ class SourceTask:
         self.poll_interval = poll_interval
         self.poll_jitter = poll_jitter
         self.clock = clock or (lambda: datetime.now(UTC))
+        #: the wall clock runs at the loop's speed: a moment it names converts to a loop time
+        #: (an injected clock may be simulated time: ``_first_useful_tick`` then leaves the schedule alone)
+        self._wall_clock = clock is None
         self.max_backoff = max_backoff
         self.idle_commit_interval = idle_commit_interval
         self.health = SourceHealth()
@@ -123,6 +126,7 @@ class SourceTask:
                 next_start = loop.time() + self.poll_interval + random.uniform(0, self.poll_jitter)
                 try:
                     await self.poll_once(stop)
+                    next_start = self._first_useful_tick(loop, next_start)
                 except (FetchError, VendorError, PagingError) as exc:
                     next_start = loop.time() + self._failed(exc)
                 except asyncio.CancelledError:
@@ -136,6 +140,27 @@ class SourceTask:
             watcher.cancel()
         await self.flush()
         self.health.status = "stopped"
+
+    def _first_useful_tick(self, loop: asyncio.AbstractEventLoop, tick: float) -> float:
+        """The first poll tick, from ``tick`` on as the fixed-rate schedule has them, at which a poll can
+        request anything (the stream's ``idle_until``: Rocket.Chat's next window is still open).
+
+        The ticks before it are skipped, not slept through one by one: they would wake the task
+        only to find nothing to request. The tick that polls is the one that would have anyway,
+        so a change is read exactly when it was before."""
+        idle_until = getattr(self.stream, "idle_until", None)
+        if idle_until is None or not self._wall_clock or self.cursor is None:
+            return tick
+        until = idle_until(self.cursor)
+        if until is None:
+            return tick
+        due = loop.time() + (until - self.clock()).total_seconds()
+        longest = self.poll_interval + self.poll_jitter
+        if due - tick > 1000 * longest:  # a month-long window polled every second: most of it in one step
+            tick += (int((due - tick) / longest) - 1) * longest
+        while tick < due:
+            tick += self.poll_interval + random.uniform(0, self.poll_jitter)
+        return tick
 
     async def _sleep_until(self, loop: asyncio.AbstractEventLoop, deadline: float) -> None:
         """A bare future and a timer (``asyncio.wait_for`` made a task, a waiter and a timer per poll)."""

@@ -60,6 +60,7 @@ GAP_REASON = "no status reported"      # its reason, which tells it apart from a
 _TOLERANCE_MS = int(GAP_TOLERANCE.total_seconds() * 1000)
 INTERVAL_MEMORY = timedelta(days=31)   # a forgotten agent's interval mark is kept this long
 JWT_TTL = timedelta(hours=1)
+JWT_RENEW_BEFORE = timedelta(minutes=5)  # a signed JWT is used until this long before it expires
 
 STATE_MAP: dict[str, AgentState] = {
     "AVAILABLE": AgentState.AVAILABLE,
@@ -168,6 +169,9 @@ class KoreaiStream(StreamBase[KoreaiSource]):
     #: per agent, what its last mapping read and left: ``(day, offset, status list, mark after)``.
     #: In memory only: a restart maps everything once, as before.
     _applied: dict[str, tuple[str, int, list[Any], list[Any]]] | None = None
+    #: the JWT signed from client credentials: ``(token, signed at, renew from)``; one per request was
+    #: a JSON encoding, base64 and an HMAC a poll for nothing
+    _signed: tuple[str, datetime, datetime] | None = None
 
     @property
     def zone(self) -> ZoneInfo:
@@ -178,13 +182,24 @@ class KoreaiStream(StreamBase[KoreaiSource]):
         return f"/agentassist/api/public/analytics/account/{self.config.account_id}/agentstatusdetails"
 
     def auth_parts(self, now: datetime, *, access_token: str | None = None) -> AuthParts:
-        """``auth: <JWT>`` (static, or signed from client_id/client_secret) and ``iId``."""
+        """``auth: <JWT>`` (static, or signed from client_id/client_secret and reused until
+        ``JWT_RENEW_BEFORE`` its expiry, or a 401: ``forget_credentials``) and ``iId``."""
         if self.config.jwt is not None:
             token = self.config.jwt.get_secret_value()
         else:
             assert self.config.client_id and self.config.client_secret  # config validation guarantees one
-            token = koreai_jwt(self.config.client_id, self.config.client_secret.get_secret_value(), now)
+            signed = self._signed
+            if signed is not None and signed[1] <= now < signed[2]:
+                token = signed[0]
+            else:
+                token = koreai_jwt(self.config.client_id, self.config.client_secret.get_secret_value(), now)
+                issued = now.replace(microsecond=0)  # the ``iat`` claim (whole seconds)
+                self._signed = (token, issued, issued + JWT_TTL - JWT_RENEW_BEFORE)
         return AuthParts(headers={**self.auth.headers, "auth": token, "iId": self.config.stream_id})
+
+    def forget_credentials(self) -> None:
+        """After a 401: the next request signs a new JWT."""
+        self._signed = None
 
     def initial_cursor(self, now: datetime) -> dict[str, Any]:
         day = local_date(self.start_of_history(now), self.zone)

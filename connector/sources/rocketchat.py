@@ -81,6 +81,11 @@ class RocketchatStream(StreamBase[RocketchatSource]):
     def first_request(self, cursor: dict[str, Any], now: datetime) -> RequestSpec | None:
         return self._request(parse_iso_utc(cursor["window_start"], field="cursor.window_start"), now)
 
+    def idle_until(self, cursor: dict[str, Any]) -> datetime:
+        """Until the next window closes a poll requests nothing (``first_request`` is None): the
+        runtime lets the polls before it pass without waking (``SourceTask._first_useful_tick``)."""
+        return parse_iso_utc(cursor["window_start"], field="cursor.window_start") + self.window
+
     def _request(self, start: datetime, now: datetime) -> RequestSpec | None:
         """None until the window has closed. ``end`` is sent 1 ms before the next window's
         start: Rocket.Chat does not say whether ``end`` is inclusive, so neither reading

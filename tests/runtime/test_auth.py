@@ -14,6 +14,7 @@ from connector.runtime.http import RetryPolicy, SourceHttp
 from connector.runtime.metrics import SourceMetrics
 from connector.sources import make_stream
 from connector.sources.base import RequestSpec
+from connector.sources.koreai import KoreaiSource
 from connector.sources.vonage import VonageSource
 
 
@@ -73,3 +74,43 @@ async def test_token_refreshed_before_expiry_and_after_401(vonage_like: tuple[st
     assert state["seen"][-2:] == ["token-2", "token-3"]
     assert auth.token_fetches == 3
     await http.close()
+
+
+async def test_koreai_jwt_reused_across_requests_and_signed_anew_after_a_401() -> None:
+    """One JWT for every request while it is valid; a 401 makes the very next attempt carry a new one."""
+    seen: list[str] = []
+    reject = {"next": False}
+
+    async def statuses(request: web.Request) -> web.Response:
+        seen.append(request.headers["auth"])
+        if reject["next"]:
+            reject["next"] = False
+            return web.json_response({"message": "token expired"}, status=401)
+        return web.json_response({"ok": True})
+
+    app = web.Application()
+    app.router.add_post("/agentassist/api/public/analytics/account/acc/agentstatusdetails", statuses)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    url = f"http://127.0.0.1:{site._server.sockets[0].getsockname()[1]}"  # type: ignore[union-attr]
+    settings = KoreaiSource(vendor="koreai", name="k", tenant="t", base_url=url, account_id="acc", stream_id="st",
+                            client_id="cs", client_secret="the-secret", timezone="UTC")
+    stream = make_stream(settings)
+    http = SourceHttp("k", url, timeout=2, max_concurrency=1, requests_per_second=100,
+                      retry=RetryPolicy(max_retries=1, base_delay=0.01), metrics=SourceMetrics())
+    now = {"t": datetime(2026, 1, 1, tzinfo=UTC)}
+    auth = AuthSession(stream, http, clock=lambda: now["t"])
+    spec = RequestSpec("POST", "/agentassist/api/public/analytics/account/acc/agentstatusdetails", json_body={})
+    try:
+        for _ in range(3):
+            assert await http.fetch_json(lambda: auth.build(spec), auth.reauthenticate) == {"ok": True}
+            now["t"] += timedelta(seconds=1)
+        assert len(set(seen)) == 1  # signed once, reused
+        reject["next"] = True
+        assert await http.fetch_json(lambda: auth.build(spec), auth.reauthenticate) == {"ok": True}
+        assert seen[-2] == seen[0] and seen[-1] != seen[0]  # the retry after the 401 carried a new JWT
+    finally:
+        await http.close()
+        await runner.cleanup()

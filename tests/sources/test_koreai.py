@@ -6,6 +6,7 @@ import base64
 import hashlib
 import hmac
 import json
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -221,6 +222,22 @@ def test_auth_header_is_a_jwt_signed_from_client_credentials_plus_iid() -> None:
     assert claims["exp"] - claims["iat"] == 3600 and claims["iat"] == int(NOW.timestamp())
     static = KoreaiStream(koreai(jwt="a.b.c", client_id=None, client_secret=None))
     assert static.authorize(request, NOW).headers["auth"] == "a.b.c"
+
+
+def test_a_signed_jwt_is_reused_until_five_minutes_before_it_expires_then_signed_anew() -> None:
+    stream = KoreaiStream(koreai())
+    _, request = begin(stream)
+    first = stream.authorize(request, NOW).headers["auth"]
+    assert stream.authorize(request, NOW + timedelta(minutes=54, seconds=59)).headers["auth"] == first
+    renewed = stream.authorize(request, NOW + timedelta(minutes=55)).headers["auth"]
+    assert renewed != first and _claims(renewed)["iat"] == int((NOW + timedelta(minutes=55)).timestamp())
+    assert _claims(renewed)["exp"] - _claims(renewed)["iat"] == 3600
+    assert stream.authorize(request, NOW + timedelta(minutes=56)).headers["auth"] == renewed
+    earlier = stream.authorize(request, NOW).headers["auth"]  # a clock set back: never a JWT issued in its future
+    assert _claims(earlier)["iat"] == int(NOW.timestamp())
+    stream.forget_credentials()  # after a 401
+    assert _claims(stream.authorize(request, NOW + timedelta(seconds=1)).headers["auth"])["iat"] == \
+        int(NOW.timestamp()) + 1
 
 
 def test_a_broken_interval_is_dead_lettered_once_across_re_reads() -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -95,3 +96,13 @@ def test_error_bodies_raise_vendor_error(body: dict[str, Any], match: str) -> No
     assert request is not None
     with pytest.raises(VendorError, match=match):
         stream.handle_response(cursor, request, body, NOW)
+
+
+def test_idle_until_is_when_the_next_window_closes_and_a_poll_can_request() -> None:
+    """The runtime sleeps through the polls before ``idle_until``: none of them could request anything."""
+    stream = RocketchatStream(rocketchat(lookback_seconds=600))
+    cursor = {**stream.initial_cursor(NOW), "window_start": "2025-01-01T12:00:00.000Z"}
+    until = stream.idle_until(cursor)
+    assert until == utc(2025, 1, 1, 12, 5)
+    assert stream.first_request(cursor, until - timedelta(milliseconds=1)) is None
+    assert stream.first_request(cursor, until) is not None
