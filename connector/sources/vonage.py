@@ -6,6 +6,15 @@ pages are read with ``page`` until ``meta.pageCount``. ``Processed`` re-reports 
 when it ends (now with a ``duration``): the first report applies its start, the re-report
 only its end. Each agent's presence, workload and interactions are merged by
 ``vonage_state`` into one state; an event is emitted only when that state changes.
+
+A page flows in three passes, each over plain tuples and ints (a page is ~100 activities,
+and this is the per-record cost of the source):
+
+* ``_read``: each activity (``vonage_points``) becomes one or two points, ``(at_ms, ending, ...)``
+  tuples, on its agent's list, unless its compact key (``vonage_keys``) says it was read before;
+* ``HeldPoints`` (``vonage_held``) keeps back the points the next page may still complete;
+* ``_advance``: each agent's points, sorted once, are stepped through with its parts in locals
+  (``vonage_steps``); a datetime and an event are made only for a change of the merged state.
 """
 
 from __future__ import annotations

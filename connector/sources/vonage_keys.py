@@ -14,6 +14,7 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
+from collections import defaultdict
 from typing import Any
 
 __all__ = ["ENDED_BUCKET_MS", "KEY_CHARS", "EndedKeys", "activity_key", "migrate_keys"]
@@ -59,7 +60,7 @@ class EndedKeys:
     def __init__(self, buckets: dict[str, str], index: set[str] | None = None) -> None:
         self._buckets = buckets
         self.index = index if index is not None else {k for text in buckets.values() for k in _tokens(text)}
-        self._added: dict[int, list[str]] = {}  # bucket number -> keys added since the last flush
+        self._added: defaultdict[int, list[str]] = defaultdict(list)  # bucket number -> keys added, not joined on
 
     @property
     def buckets(self) -> dict[str, str]:
@@ -78,11 +79,7 @@ class EndedKeys:
         if key in self.index:
             return
         self.index.add(key)
-        added = self._added.get(end_ms // ENDED_BUCKET_MS)
-        if added is None:
-            self._added[end_ms // ENDED_BUCKET_MS] = [key]
-        else:
-            added.append(key)
+        self._added[end_ms // ENDED_BUCKET_MS].append(key)
 
     def flush(self) -> None:
         """Join the keys added onto their buckets (in the order added): ``buckets`` is then whole."""

@@ -98,13 +98,34 @@ def activity_points(item: Any, unknown: Counter[str], starts: StartTimes) -> Act
 
     Well-formed items (every field present, as Vonage sends them) are read in one pass here;
     anything unusual goes through ``_checked``, which names what is wrong: the errors are its."""
-    try:
-        fields = _fields(item) if type(item) is dict else None
-    except KeyError:
-        fields = None
-    if fields is None:
+    if type(item) is not dict:
         return _checked(item, unknown, starts)
-    agent, kind, duration, category, name, guid, load, known = fields
+    guid: Any
+    try:
+        agent, kind, duration, category = item["agentId"], item["type"], item["duration"], item["category"]
+        if type(agent) is not str or not agent or not (duration is None or (type(duration) is int and duration >= 0)):
+            return _checked(item, unknown, starts)
+        if kind == "Workload":
+            workload = item["workload"]
+            load = (workload.get("calls", 0), workload.get("semiLive", 0), workload.get("nonLive", 0)) \
+                if type(workload) is dict else (-1, -1, -1)
+            if not (type(load[0]) is int and load[0] >= 0 and type(load[1]) is int and load[1] >= 0
+                    and type(load[2]) is int and load[2] >= 0):
+                return _checked(item, unknown, starts)
+            category, name, guid, known = "", None, "", None
+        elif type(category) is str and category and (kind == "Interaction" or kind == "Presence"):
+            name, load = item["name"], NO_LOAD
+            name = name if isinstance(name, str) else None
+            guid, known = "", PRESENCE_CATEGORIES
+            if kind == "Interaction":
+                interaction = item["interaction"]
+                guid, known = interaction["guid"] if type(interaction) is dict else None, INTERACTION_CATEGORIES
+                if type(guid) is not str or not guid:
+                    return _checked(item, unknown, starts)
+        else:
+            return _checked(item, unknown, starts)
+    except KeyError:
+        return _checked(item, unknown, starts)
     start_ms = starts.millis(item.get("start"))
     if known is not None and category not in known:
         unknown[f"{kind}:{category}"] += 1
@@ -117,39 +138,6 @@ def activity_points(item: Any, unknown: Counter[str], starts: StartTimes) -> Act
     if kind == "Presence":  # a presence ends only by the next one starting
         return agent, key, start_ms, end_ms, [first]
     return agent, key, start_ms, end_ms, [first, (end_ms, True, kind, category, start_ms, name, guid, load, end_ms * 2)]
-
-
-#: (agent, kind, duration, category, name, guid, load, the categories known for the kind)
-_Fields = tuple[str, str, "int | None", str, "str | None", str, tuple[int, int, int], "frozenset[str] | None"]
-
-
-def _fields(item: dict[str, Any]) -> _Fields | None:
-    """The fields of a well-formed activity, None for anything else (KeyError for a missing field)."""
-    agent, kind, duration = item["agentId"], item["type"], item["duration"]
-    if type(agent) is not str or not agent or not (duration is None or (type(duration) is int and duration >= 0)):
-        return None
-    if kind == "Workload":
-        workload = item["workload"]
-        if type(workload) is not dict:
-            return None
-        load = workload.get("calls", 0), workload.get("semiLive", 0), workload.get("nonLive", 0)
-        calls, semi, non = load
-        if type(calls) is int and calls >= 0 and type(semi) is int and semi >= 0 and type(non) is int and non >= 0:
-            return agent, kind, duration, "", None, "", load, None
-        return None
-    category, name = item["category"], item["name"]
-    if type(category) is not str or not category:
-        return None
-    name = name if isinstance(name, str) else None
-    if kind == "Interaction":
-        interaction = item["interaction"]
-        guid = interaction["guid"] if type(interaction) is dict else None
-        if type(guid) is not str or not guid:
-            return None
-        return agent, kind, duration, category, name, guid, NO_LOAD, INTERACTION_CATEGORIES
-    if kind == "Presence":
-        return agent, kind, duration, category, name, "", NO_LOAD, PRESENCE_CATEGORIES
-    return None
 
 
 def _int(value: Any, field: str) -> int:
