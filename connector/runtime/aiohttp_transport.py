@@ -1,12 +1,12 @@
-"""Requests sent with aiohttp's client (C HTTP parser), as an httpx transport or directly.
+"""Requests sent with aiohttp's client (C HTTP parser) as an httpx transport.
 
 As a transport, httpx stays the client API (URL building, headers, redirects, decoding);
 only the wire work moves: httpcore costs ~1.1 ms of CPU per small loopback request (anyio
 cancel scopes, h11, per-request models). aiohttp does not decode ``Content-Encoding`` there
 (httpx does) nor follow redirects (httpx does, when asked).
 
-``fetch`` skips httpx's request and response models too (another ~0.3 ms a request, most of
-what an idle poll costs): ``SourceHttp`` uses it when it made the transport itself.
+``SourceHttp`` sends the requests it builds itself through ``wire.py`` (cheaper still); this
+transport stays under its httpx client for anything sent through httpx.
 
 Bodies are read whole (a source reads every reply whole anyway). Errors become httpx's
 exception types either way, so callers classify them as they always have.
@@ -29,7 +29,7 @@ MAX_REDIRECTS = 20  # httpx's default
 
 
 class Reply(NamedTuple):
-    """What ``fetch`` answers: the status, the (case-insensitive) headers and the decoded body."""
+    """A reply read whole: the status, the (case-insensitive) headers and the decoded body."""
 
     status: int
     headers: Mapping[str, str]
@@ -75,17 +75,6 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
             timeout = self._timeouts[key] = aiohttp.ClientTimeout(
                 total=None, connect=total_connect, sock_connect=connect, sock_read=read)
         return timeout
-
-    async def fetch(self, method: str, url: URL, headers: Mapping[str, str], body: bytes | None,
-                    timeouts: aiohttp.ClientTimeout) -> Reply:
-        """One request without httpx's models around it (~0.3 ms less CPU per small request):
-        redirects followed, bodies decoded by aiohttp, errors as httpx's types."""
-        with _httpx_errors(None):
-            async with self._client().request(method, url, headers=headers, data=body, allow_redirects=True,
-                                              max_redirects=MAX_REDIRECTS, timeout=timeouts,
-                                              auto_decompress=True) as reply:
-                return Reply(reply.status, reply.headers, await reply.read())
-        raise AssertionError("unreachable")  # _httpx_errors re-raises every error
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         body = await request.aread()

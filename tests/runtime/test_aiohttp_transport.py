@@ -6,59 +6,14 @@ import asyncio
 import gzip
 import json
 import socket
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 
 import httpx
 import pytest
 from aiohttp import web
 
 from connector.runtime.aiohttp_transport import AiohttpTransport
-from connector.runtime.http import RetryPolicy, SourceHttp
-from connector.runtime.metrics import SourceMetrics
-from connector.sources.base import HttpRequest
-
-Raw = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
-
-
-@pytest.fixture
-async def app_server() -> AsyncIterator[Callable[[web.Application], Awaitable[str]]]:
-    runners: list[web.AppRunner] = []
-
-    async def start(app: web.Application) -> str:
-        runner = web.AppRunner(app)
-        await runner.setup()
-        runners.append(runner)
-        site = web.TCPSite(runner, "127.0.0.1", 0)
-        await site.start()
-        port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-        return f"http://127.0.0.1:{port}"
-
-    yield start
-    for runner in runners:
-        await runner.cleanup()
-
-
-@pytest.fixture
-async def raw_server() -> AsyncIterator[Callable[[Raw], Awaitable[str]]]:
-    """A server that answers with whatever bytes a test writes, then closes."""
-    servers: list[asyncio.Server] = []
-
-    async def start(answer: Raw) -> str:
-        async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-            await reader.readuntil(b"\r\n\r\n")
-            try:
-                await answer(reader, writer)
-            finally:
-                writer.close()
-
-        server = await asyncio.start_server(handle, "127.0.0.1", 0)
-        servers.append(server)
-        return f"http://127.0.0.1:{server.sockets[0].getsockname()[1]}"
-
-    yield start
-    for server in servers:
-        server.close()
-        await server.wait_closed()
+from tests.runtime.conftest import Raw
 
 
 def client(base_url: str, timeout: float = 2.0) -> httpx.AsyncClient:
@@ -216,26 +171,3 @@ async def test_redirects_are_left_to_httpx(app_server: Callable[[web.Application
         followed = await http.get("/moved", follow_redirects=True)
     assert followed.json() == {"here": True}
     assert [r.status_code for r in followed.history] == [302]
-
-
-async def test_source_http_uses_it_by_default_and_closes_it(
-        app_server: Callable[[web.Application], Awaitable[str]]) -> None:
-    async def handler(request: web.Request) -> web.Response:
-        return web.json_response({"n": 1})
-
-    app = web.Application()
-    app.router.add_get("/v1/x", handler)
-    url = await app_server(app)
-    http = SourceHttp("src", url, timeout=1.0, max_concurrency=2, requests_per_second=100,
-                      retry=RetryPolicy(max_retries=0), metrics=SourceMetrics())
-    transport = http.client._transport
-    assert isinstance(transport, AiohttpTransport)
-
-    async def build() -> HttpRequest:
-        return HttpRequest("GET", "v1/x", {}, {}, None, None)
-
-    assert await http.fetch_json(build) == {"n": 1}
-    session = transport._session
-    assert session is not None and not session.closed
-    await http.close()
-    assert session.closed

@@ -165,7 +165,30 @@ async def test_urls_are_the_ones_httpx_builds_and_reused(server: tuple[str, Scri
             assert await http.fetch_json(build) == {"ok": True}
             expected = http.client.build_request("GET", path.lstrip("/"), params=params or None).url
             assert str(seen[-1].url) == str(expected)
-        assert len(http._urls) == 3  # the repeated path and params built once
+        assert len(http._targets) == 3  # the repeated path and params built once
+    finally:
+        await http.close()
+
+
+@pytest.mark.parametrize("base", ["http://127.0.0.1:9", "http://127.0.0.1:9/base", "http://127.0.0.1:9/base/",
+                                  "https://vendor.example.com/api/v2"])
+async def test_direct_urls_are_byte_for_byte_what_httpx_builds(base: str) -> None:
+    """The direct path's own query encoding (``urlencode``) gives httpx's exact URL, whatever the values hold."""
+    http = client(base)
+    values = ["2026-11-22T09:00:00.000Z", "2026-11-22T09:00:00+01:00", "1 2", "a+b", "ü/é", "", "x&y=z?#%",
+              "~_.-!*'();:@$,[]|^`{}<>\\\"", "\t\n", "😀", "tok-SECRET-1"]
+    try:
+        for path in ["/stats/agent-activities", "v1/agent-productivity/search", "/a b/ü", "/x;y=1/z"]:
+            for index, value in enumerate(values):
+                params = {"start": value, "upTo": values[-1 - index], "page": str(index)}
+                request = HttpRequest("GET", path, params, {}, None, None)
+                expected = http.client.build_request("GET", path.lstrip("/"), params=params).url
+                assert str(http._target(request)) == str(expected)
+            bare = HttpRequest("GET", path, {}, {}, None, None)
+            assert str(http._target(bare)) == str(http.client.build_request("GET", path.lstrip("/")).url)
+        with_query = HttpRequest("GET", "/v1/x?fixed=1", {"a": "b c"}, {}, None, None)
+        expected = http.client.build_request("GET", "v1/x?fixed=1", params={"a": "b c"}).url
+        assert str(http._target(with_query)) == str(expected)  # left to httpx: it merges the two queries
     finally:
         await http.close()
 
