@@ -6,9 +6,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import gzip
+import shutil
 import socket
+import ssl
+import subprocess
 import zlib
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 
 import httpx
 import pytest
@@ -232,3 +236,45 @@ async def test_source_http_sends_through_it_and_closes_its_connections(app_serve
     assert not pooled.closed
     await http.close()
     assert pooled.closed
+
+
+@pytest.fixture
+def certificate(tmp_path: Path) -> tuple[Path, Path]:
+    """A self-signed certificate for localhost (the openssl command line makes it)."""
+    if shutil.which("openssl") is None:
+        pytest.skip("no openssl command to make a certificate with")
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=localhost",
+                    "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1", "-keyout", str(key), "-out", str(cert)],
+                   check=True, capture_output=True)
+    return cert, key
+
+
+async def test_https_replies_over_one_verified_connection(certificate: tuple[Path, Path]) -> None:
+    cert, key = certificate
+    served = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    served.load_cert_chain(cert, key)
+    peers: list[object] = []
+
+    async def handler(request: web.Request) -> web.Response:
+        peers.append(request.transport.get_extra_info("peername") if request.transport else None)
+        return web.json_response({"tls": True})
+
+    app = web.Application()
+    app.router.add_get("/x", handler)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0, ssl_context=served)
+    await site.start()
+    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    trusting = WireClient(ssl_context=ssl.create_default_context(cafile=str(cert)), keepalive=60.0,
+                          connect_timeout=2.0, read_timeout=2.0)
+    try:
+        for _ in range(2):
+            assert await get(trusting, f"https://localhost:{port}/x") == (200, "", b'{"tls": true}')
+        assert len(set(peers)) == 1
+        with pytest.raises(httpx.ConnectError, match="CERTIFICATE_VERIFY_FAILED"):
+            await get(wire(), f"https://localhost:{port}/x")  # the system's CAs do not know this certificate
+    finally:
+        trusting.close()
+        await runner.cleanup()
