@@ -32,11 +32,11 @@ PLANS: dict[str, dict[str, Any]] = {
     "full": {"repeats": 5, "agents": 200, "hours": 2.0, "idle_sources": 100, "idle_windows": 3,
              "idle_window": 8.0, "scale_agents": 200, "scale_points": (1, 10, 100), "scale_run": 15.0,
              "scale_windows": 3, "proc_repeats": 3, "proc_steps": (100, 2000, 20000), "proc_per_agent": 1,
-             "fresh_duration": 50.0, "fresh_agents": 120},
+             "proc_profile_steps": (100, 5100), "fresh_duration": 50.0, "fresh_agents": 120},
     "quick": {"repeats": 2, "agents": 40, "hours": 1.0, "idle_sources": 20, "idle_windows": 2,
               "idle_window": 3.0, "scale_agents": 10, "scale_points": (1, 10), "scale_run": 6.0,
               "scale_windows": 2, "proc_repeats": 1, "proc_steps": (100, 400), "proc_per_agent": 1,
-              "fresh_duration": 15.0, "fresh_agents": 100},
+              "proc_profile_steps": (100, 600), "fresh_duration": 15.0, "fresh_agents": 100},
 }
 SECTIONS = ("source", "idle", "scale", "processors", "freshness")
 #: ``--only connector`` (the connector process as a whole) means both of its sections.
@@ -86,8 +86,8 @@ def run(plan: dict[str, Any], workdir: Path, sections: tuple[str, ...] = SECTION
                                               agent_steps=plan["proc_steps"], per_agent=plan["proc_per_agent"],
                                               figures=report.processors))
             profile = workdir / "processors-profile.txt"
-            asyncio.run(throughput_and_memory(bootstrap, workdir, repeats=1, agent_steps=(100, 600), per_agent=1,
-                                              figures=ProcessorFigures(), profile_to=profile))
+            asyncio.run(throughput_and_memory(bootstrap, workdir, repeats=1, agent_steps=plan["proc_profile_steps"],
+                                              per_agent=1, figures=ProcessorFigures(), profile_to=profile))
             report.processors_profile = profile.read_text() if profile.exists() else ""
 
         def freshness() -> None:

@@ -88,3 +88,17 @@ def test_only_accepts_known_sections_and_the_connector_alias() -> None:
     assert set(ALIASES["connector"]) <= set(SECTIONS)
     with pytest.raises(SystemExit):
         main(["--only", "nonsense"])
+
+
+def test_the_proposed_faust_ceiling_target_is_checked_with_its_cause() -> None:
+    from bench.processors_bench import ProcessorFigures
+    from bench.report import _targets
+
+    def row(share: float) -> tuple[str, str, bool | None, str]:
+        figures = ProcessorFigures(rows=[Series("processors / faust agent ceiling", "%", [share]),
+                                         Series("processors worker CPU per event, both stages", "µs/event", [700.0])])
+        return next(r for r in _targets(Report(plan={}, processors=figures)) if "faust no-op agent" in r[0])
+
+    assert row(35.0)[2] is True and row(35.0)[3] == ""
+    missed = row(20.0)
+    assert missed[2] is False and "700 µs of worker CPU per event" in missed[3]
