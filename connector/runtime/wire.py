@@ -48,6 +48,7 @@ class _Connection(asyncio.Protocol):
         self._head: tuple[int, list[tuple[str, str]], bool] | None = None  # status, headers, keep-alive
         self._length: int | None = None  # body bytes expected (None: chunked or read to close)
         self._chunked = False
+        self._parts: list[bytes] = []  # the chunks of a chunked body read so far (taken off the buffer)
         self._no_body = False
         self._timer: asyncio.TimerHandle | None = None
         self._read_timeout: float | None = None
@@ -64,6 +65,7 @@ class _Connection(asyncio.Protocol):
         self._waiter = waiter = loop.create_future()
         self._buffer.clear()
         self._head, self._length, self._chunked, self._no_body = None, None, False, head_request
+        self._parts = []
         self._received_any = False
         self._read_timeout = read_timeout
         if read_timeout is not None:
@@ -192,14 +194,14 @@ class _Connection(asyncio.Protocol):
         return True
 
     def _dechunk(self) -> bytes | None:
-        """The whole chunked body once the last chunk and the trailers are in, else None."""
-        buffer, at = self._buffer, 0
-        parts: list[bytes] = []
+        """The whole chunked body once the last chunk and the trailers are in, else None. Complete
+        chunks are taken off the buffer as they arrive: a large body is not scanned again per read."""
+        buffer, parts = self._buffer, self._parts
         while True:
-            line_end = buffer.find(b"\r\n", at)
+            line_end = buffer.find(b"\r\n")
             if line_end < 0:
                 return None
-            size_text = bytes(buffer[at:line_end]).split(b";", 1)[0].strip()
+            size_text = bytes(buffer[:line_end]).split(b";", 1)[0].strip()
             try:
                 size = int(size_text, 16)
             except ValueError:
@@ -213,11 +215,14 @@ class _Connection(asyncio.Protocol):
                 if trailers_end < 0:
                     return None
                 del buffer[:trailers_end + 2]
+                self._parts = []
                 return b"".join(parts)
             if len(buffer) < at + size + 2:
                 return None
+            if buffer[at + size:at + size + 2] != b"\r\n":
+                raise httpx.RemoteProtocolError("a chunk not ended by CRLF")
             parts.append(bytes(buffer[at:at + size]))
-            at += size + 2
+            del buffer[:at + size + 2]
 
 
 def _decode(body: bytes, encoding: str) -> bytes:

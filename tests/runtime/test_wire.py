@@ -53,6 +53,14 @@ async def test_replies_are_read_whole_and_connections_reused(app_server: AppServ
                 await response.write(part)
             await response.write_eof()
             return response
+        if kind == "manychunks":
+            response = web.StreamResponse()
+            response.enable_chunked_encoding()
+            await response.prepare(request)
+            for index in range(500):
+                await response.write(bytes([65 + index % 26]) * 4000)
+            await response.write_eof()
+            return response
         if kind == "gzip":
             return web.Response(body=gzip.compress(b'{"z": 1}'), headers={"Content-Encoding": "gzip", "X-Kind": "gz"})
         if kind == "deflate":
@@ -87,6 +95,8 @@ async def test_replies_are_read_whole_and_connections_reused(app_server: AppServ
         assert await get(client, f"{url}/v1/empty") == (204, "", b"")
         assert await get(client, f"{url}/v1/moved", "POST", b"gone") == (200, "none", b"")  # 303: GET, no body
         assert len((await get(client, f"{url}/v1/big"))[2]) == 3_000_000
+        assert (await get(client, f"{url}/v1/manychunks"))[2] == b"".join(
+            bytes([65 + index % 26]) * 4000 for index in range(500))
         assert len(set(peers)) == 1  # every request over one kept-alive connection
     finally:
         client.close()
@@ -174,6 +184,7 @@ async def test_read_to_close_and_http_1_0_bodies(raw_server: RawServer) -> None:
     (b"NOT HTTP AT ALL\r\n\r\n", httpx.RemoteProtocolError),
     (b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n{\"a\":", httpx.RemoteProtocolError),  # closed mid-body
     (b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\n{\"a\":", httpx.RemoteProtocolError),
+    (b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nabcd\r\n0\r\n\r\n", httpx.RemoteProtocolError),
     (b"HTTP/1.1 200 OK\r\nContent-Encoding: gzip\r\nContent-Length: 3\r\n\r\nabc", httpx.RemoteProtocolError),
 ])
 async def test_broken_replies_are_httpx_transport_errors(raw_server: RawServer, answer: bytes,
