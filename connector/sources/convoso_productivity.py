@@ -57,8 +57,17 @@ STATE_MAP: dict[str, AgentState] = {
 }
 
 
+_STATE_KEYS: dict[str, str] = {}
+
+
 def _state_key(value: str) -> str:
-    return re.sub(r"[^a-z]", "", value.lower())
+    """Lower-case letters only; cached (an account has a handful of states, every record names one)."""
+    key = _STATE_KEYS.get(value)
+    if key is None:
+        if len(_STATE_KEYS) >= 1024:  # states nobody configured (schema drift): never grows without bound
+            _STATE_KEYS.clear()
+        key = _STATE_KEYS[value] = re.sub(r"[^a-z]", "", value.lower())
+    return key
 
 
 def _text(value: Any) -> str | None:

@@ -17,6 +17,7 @@ of that offset. Decisions (see docs/vendors.md, "Mapping tables"):
 
 from __future__ import annotations
 
+import functools
 import re
 from collections import Counter
 from dataclasses import dataclass
@@ -92,6 +93,12 @@ def koreai_jwt(client_id: str, client_secret: str, now: datetime, *, subject: st
     issued = int(now.timestamp())
     claims = {"appId": client_id, "sub": subject, "iat": issued, "exp": issued + int(JWT_TTL.total_seconds())}
     return hs256_jwt(claims, client_secret)
+
+
+@functools.lru_cache(maxsize=64)
+def _offsets_of_day(zone: ZoneInfo, day: date) -> tuple[int, ...]:
+    """``koreai_offsets_of_day``, cached: every poll asks again for the same day (zone arithmetic)."""
+    return tuple(koreai_offsets_of_day(zone, day))
 
 
 _STATUS_KEYS: dict[str, str] = {}
@@ -214,7 +221,7 @@ class KoreaiStream(StreamBase[KoreaiSource]):
 
     def _request(self, position: dict[str, Any]) -> RequestSpec:
         day = date.fromisoformat(position["day"])
-        offsets = koreai_offsets_of_day(self.zone, day)
+        offsets = _offsets_of_day(self.zone, day)
         offset = offsets[min(int(position["phase"]), len(offsets) - 1)]
         # the table documents startDate/endDate, the sample request sends "date": send both forms
         date_filter = {"date": day.isoformat(), "startDate": day.isoformat(), "endDate": day.isoformat(),
@@ -353,7 +360,7 @@ class KoreaiStream(StreamBase[KoreaiSource]):
     def _next_window(self, position: dict[str, Any], now: datetime) -> dict[str, Any] | None:
         """The next (day, phase) of this poll, or None once today's last phase was read."""
         day = date.fromisoformat(position["day"])
-        if int(position["phase"]) + 1 < len(koreai_offsets_of_day(self.zone, day)):
+        if int(position["phase"]) + 1 < len(_offsets_of_day(self.zone, day)):
             return {"day": day.isoformat(), "phase": int(position["phase"]) + 1, "offset": 0}
         if day < local_date(now, self.zone):
             return {"day": (day + timedelta(days=1)).isoformat(), "phase": 0, "offset": 0}
