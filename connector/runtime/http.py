@@ -29,7 +29,7 @@ from yarl import URL
 from connector.redaction import redact
 from connector.runtime.aiohttp_transport import AiohttpTransport, Reply
 from connector.runtime.metrics import SourceMetrics
-from connector.runtime.wire import WireClient
+from connector.runtime.wire import WIRE_ENCODINGS, WireClient
 from connector.sources.base import HttpRequest
 
 __all__ = ["UNCHANGED", "FetchError", "RateLimiter", "RetryPolicy", "SourceHttp"]
@@ -170,6 +170,8 @@ class SourceHttp:
         self._targets: dict[tuple[str, tuple[tuple[str, str], ...]], URL] = {}
         self._prefixes: dict[str, str | None] = {}  # path -> absolute URL without a query (None: httpx builds it)
         self._headers = {k: v for k, v in self.client.headers.items() if k != "connection"}  # HTTP/1.1's default
+        #: what wire.py decodes (httpx would add br / zstd to its own default when their packages are installed)
+        self._headers["accept-encoding"] = WIRE_ENCODINGS
         #: requests ``_send`` makes itself go out through ``wire.py`` (aiohttp's client cost ~0.5 ms of CPU a request)
         self._wire: WireClient | None = None
         if self._direct is not None:

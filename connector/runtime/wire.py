@@ -25,7 +25,10 @@ from yarl import URL
 
 from connector.runtime.aiohttp_transport import MAX_REDIRECTS, Reply
 
-__all__ = ["WireClient"]
+__all__ = ["WIRE_ENCODINGS", "WireClient"]
+
+#: the Content-Encodings ``fetch`` decodes: what requests may accept
+WIRE_ENCODINGS = "gzip, deflate"
 
 _MAX_HEAD = 64 * 1024  # a status line and headers longer than this are not an HTTP reply we can use
 _REDIRECTS = frozenset({301, 302, 303, 307, 308})

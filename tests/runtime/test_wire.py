@@ -21,7 +21,7 @@ from yarl import URL
 
 from connector.runtime.http import RetryPolicy, SourceHttp, _tls_context
 from connector.runtime.metrics import SourceMetrics
-from connector.runtime.wire import WireClient
+from connector.runtime.wire import WIRE_ENCODINGS, WireClient
 from connector.sources.base import HttpRequest
 from tests.runtime.conftest import Raw
 
@@ -230,6 +230,8 @@ async def test_connection_refused_is_a_connect_error() -> None:
 
 async def test_source_http_sends_through_it_and_closes_its_connections(app_server: AppServer) -> None:
     async def handler(request: web.Request) -> web.Response:
+        # only what wire.py decodes is accepted, whatever httpx would advertise with brotli or zstd installed
+        assert request.headers["Accept-Encoding"] == WIRE_ENCODINGS == "gzip, deflate"
         return web.json_response({"n": 1})
 
     app = web.Application()
