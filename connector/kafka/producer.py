@@ -8,12 +8,13 @@ committing the page's cursor.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from aiokafka import AIOKafkaProducer
 from aiokafka.errors import MessageSizeTooLargeError
 from aiokafka.partitioner import DefaultPartitioner
+from aiokafka.producer.message_accumulator import BatchBuilder
 from aiokafka.record.default_records import DefaultRecordBatchBuilder
 from aiokafka.structs import RecordMetadata, TopicPartition
 
@@ -21,6 +22,7 @@ from connector.config import KafkaSettings
 from connector.kafka.client import client_options
 from connector.model import Event
 from connector.serde.codec import EventSerializer
+from connector.serde.compiled import Encoder
 
 __all__ = ["EventProducer"]
 
@@ -109,8 +111,9 @@ class EventProducer:
             self._check_size(key, value, headers)
         self._partitions.pop(topic, None)  # the partition count is read afresh, as send does
         batch = _Batch(TopicPartition(topic, await self._partition_for(topic, key)), self.producer.create_batch())
-        if batch.builder.append(timestamp=None, key=key, value=value, headers=headers) is None:
+        if batch.append(0, None, key, value, headers) is None:
             raise MessageSizeTooLargeError(f"a record of {len(value or b'')} bytes does not fit in a batch")
+        batch.count = 1
         await self._hand_over(batch)
         assert batch.future is not None
         return batch.future
@@ -161,47 +164,65 @@ class EventProducer:
         producer = self.producer
         self._partitions.clear()  # partition counts are read afresh once per call
         batches: list[_Batch] = []
-        open_batches: dict[TopicPartition, _Batch] = {}
-        placements: list[tuple[_Batch, int]] = []  # per event: its batch and offset within it
-        serialize, headers_for = self.serializer.serialize, self._headers_for
-        routes: dict[str, dict[bytes | None, TopicPartition]] = {}  # topic -> key -> where it goes, this call
+        placements: list[tuple[_Batch, int]] = []  # per event (with metadata): its batch and offset within it
+        routes: dict[tuple[str, type[Event]], tuple[Encoder, Headers, dict[bytes | None, _Slot]]] = {}
+        slots_of: dict[str, dict[bytes | None, _Slot]] = {}  # topic -> key -> its partition's slot, this call
+        by_partition: dict[TopicPartition, _Slot] = {}
+        last_topic, last_cls = None, None
+        encode: Encoder  # these three are set at the first event
+        headers: Headers
+        slots: dict[bytes | None, _Slot]
         for topic, event in items:
-            value, key = serialize(topic, event), event.kafka_key()
-            headers = headers_for(event)
+            if topic is not last_topic or type(event) is not last_cls:  # per run of one topic and class, not per event
+                last_topic, last_cls = topic, type(event)
+                route = routes.get((topic, last_cls))
+                if route is None:
+                    route = routes[(topic, last_cls)] = (self.serializer.serialize_fn(topic, last_cls),
+                                                         self._headers_for(event), slots_of.setdefault(topic, {}))
+                encode, headers, slots = route
+            value, key = encode(event), event.kafka_key()
             if len(value) + len(key or b"") > _SIZE_CHECK_FROM:
                 self._check_size(key, value, headers)
-            route = routes.get(topic)
-            if route is None:
-                route = routes[topic] = {}
-            tp = route.get(key)
-            if tp is None:
-                tp = TopicPartition(topic, await self._partition_for(topic, key))
-                if key is not None:  # no key: a partition of its own each time, as aiokafka chooses
-                    route[key] = tp
-            batch = open_batches.get(tp)
+            slot = slots.get(key)
+            if slot is None:
+                slot = await self._slot(topic, key, slots, by_partition)
+            batch = slot.batch
             if batch is not None:
-                if batch.builder.append(timestamp=None, key=key, value=value, headers=headers) is not None:
-                    placements.append((batch, batch.count))
+                if batch.append(batch.count, None, key, value, headers) is not None:
+                    if metadata:
+                        placements.append((batch, batch.count))
                     batch.count += 1
                     continue
                 await self._hand_over(batch)  # full: send it now, start the next one
-            batch = _Batch(tp, producer.create_batch())
-            if batch.builder.append(timestamp=None, key=key, value=value, headers=headers) is None:
+            batch = slot.batch = _Batch(slot.tp, producer.create_batch())
+            if batch.append(0, None, key, value, headers) is None:
                 raise MessageSizeTooLargeError(f"a record of {len(value)} bytes does not fit in a batch")
             batch.count = 1
-            open_batches[tp] = batch
             batches.append(batch)
-            placements.append((batch, 0))
-        for batch in open_batches.values():
-            if batch.future is None:
-                await self._hand_over(batch)
-        acks = asyncio.ensure_future(_acknowledged(batches, placements if metadata else []))
+            if metadata:
+                placements.append((batch, 0))
+        for slot in by_partition.values():
+            if slot.batch is not None and slot.batch.future is None:
+                await self._hand_over(slot.batch)
+        acks = asyncio.ensure_future(_acknowledged(batches, placements))
         for _ in range(_SENDER_TURNS):  # the acks' round trip starts now, not after the caller's next work
             await asyncio.sleep(0)
         return acks
 
+    async def _slot(self, topic: str, key: bytes | None, slots: dict[bytes | None, _Slot],
+                    by_partition: dict[TopicPartition, _Slot]) -> _Slot:
+        """Where a key's records go this call: its partition's slot (its open batch), shared by the
+        partition's keys; remembered per key (no key: a partition of its own each time, as aiokafka chooses)."""
+        tp = TopicPartition(topic, await self._partition_for(topic, key))
+        slot = by_partition.get(tp)
+        if slot is None:
+            slot = by_partition[tp] = _Slot(tp)
+        if key is not None:
+            slots[key] = slot
+        return slot
+
     async def _hand_over(self, batch: _Batch) -> None:
-        batch.builder.close()
+        batch.seal()
         batch.future = await self.producer.send_batch(batch.builder, batch.tp.topic, partition=batch.tp.partition)
 
     def _check_size(self, key: bytes | None, value: bytes, headers: Headers) -> None:
@@ -222,15 +243,44 @@ _SIZE_CHECK_FROM = 64 * 1024
 
 
 class _Batch:
-    """One topic-partition's batch being filled, and its delivery future once handed over."""
+    """One topic-partition's batch being filled, and its delivery future once handed over.
 
-    __slots__ = ("builder", "count", "future", "tp")
+    Records go straight into aiokafka's record builder (its C ``append``, by offset): its
+    ``BatchBuilder.append`` is Python around that call (a key and value serializer we never set,
+    the offset kept), about half a microsecond a record. ``seal`` sets what that wrapper would have
+    counted (the idempotent producer's sequence numbers read it) and closes the batch.
+    """
+
+    __slots__ = ("append", "builder", "count", "direct", "future", "tp")
 
     def __init__(self, tp: TopicPartition, builder: Any) -> None:
         self.tp = tp
         self.builder = builder
         self.count = 0  # records appended (the builder's record_count, without the call)
         self.future: asyncio.Future[RecordMetadata] | None = None
+        self.direct = (type(builder) is BatchBuilder and builder._key_serializer is None
+                       and builder._value_serializer is None and not builder._closed)
+        self.append: Callable[[int, None, bytes | None, bytes | None, Headers], Any] = (
+            builder._builder.append if self.direct else self._append)
+
+    def _append(self, offset: int, timestamp: None, key: bytes | None, value: bytes | None, headers: Headers) -> Any:
+        """Through the public ``append`` (another builder than aiokafka's own: tests' stand-ins)."""
+        return self.builder.append(timestamp=timestamp, key=key, value=value, headers=headers)
+
+    def seal(self) -> None:
+        if self.direct:
+            self.builder._relative_offset = self.count
+        self.builder.close()
+
+
+class _Slot:
+    """A topic-partition's batch being filled in one ``begin_send_all`` call, shared by the keys it takes."""
+
+    __slots__ = ("batch", "tp")
+
+    def __init__(self, tp: TopicPartition) -> None:
+        self.tp = tp
+        self.batch: _Batch | None = None
 
 
 async def _acknowledged(batches: list[_Batch], placements: list[tuple[_Batch, int]]) -> list[RecordMetadata]:

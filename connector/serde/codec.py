@@ -120,6 +120,11 @@ class EventSerializer:
             encode = self._event_encoder(topic, type(event))
         return encode(event)
 
+    def serialize_fn(self, topic: str, cls: type[Event]) -> Encoder:
+        """``serialize`` for one topic and event class, looked up once: for a caller with many such events."""
+        encode = self._event_encoders.get((topic, cls))
+        return encode if encode is not None else self._event_encoder(topic, cls)
+
     def _event_encoder(self, topic: str, cls: type[Event]) -> Encoder:
         """An event class's encoder for a topic: compiled to read the attributes (no ``as_avro`` dict
         per event: the conversions are ``Event.as_avro``'s, which every class's own ``as_avro``

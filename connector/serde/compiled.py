@@ -36,6 +36,11 @@ class _Field(NamedTuple):
     write: _Write
     cache: dict[Any, bytes] | None = None
     exact: type | None = None
+    #: an uncached string (or ``["null", "string"]``): its branch tag, and the null branch's bytes
+    #: (None when not nullable), so the generated code writes a short one without a call
+    text: tuple[bytes, bytes | None] | None = None
+    #: an array: an empty one (the usual ``skills``) is a zero byte, written without a call
+    empty: bool = False
 
 
 class Unsupported(Exception):
@@ -56,14 +61,14 @@ def _varint(value: int) -> bytes:
         return _SMALL[n]
     if n < 16384:
         return bytes(((n & 0x7F) | 0x80, n >> 7))
-    # past two bytes (epoch ms are six): the two low bytes by arithmetic, the rest remembered by
+    # past two bytes (epoch ms are six): the two low bytes from a table, the rest remembered by
     # value (it changes every 16 s of a timestamp)
-    high = _HIGH.get(n >> 14)
-    if high is None:
-        high = _high(n >> 14)
-    return ((n & 0x7F) | 0x80 | ((n >> 7) & 0x7F) << 8 | 0x8000).to_bytes(2, "little") + high
+    return _LOW[n & 0x3FFF] + (_HIGH.get(n >> 14) or _high(n >> 14))
 
 
+#: the first two bytes of every varint longer than two bytes, by its low 14 bits (arithmetic on a
+#: six-byte int allocates per operation: the table halves a timestamp's encoding)
+_LOW = [bytes(((n & 0x7F) | 0x80, (n >> 7) | 0x80)) for n in range(16384)]
 _HIGH: dict[int, bytes] = {}
 
 
@@ -90,10 +95,18 @@ def _integer(low: int, high: int, prefix: bytes = b"", cached: bool = True) -> _
             raise ValueError(f"{value!r} is not an Avro integer in [{low}, {high}]")
         return _remember(cache, value, prefix + _varint(value))
 
+    small = [prefix + one for one in _SMALL]
+
     def write_once(value: Any) -> bytes:
+        """``prefix + _varint(value)`` written out (an epoch-ms timestamp per event: a call less)."""
         if type(value) is not int or not low <= value <= high:
             raise ValueError(f"{value!r} is not an Avro integer in [{low}, {high}]")
-        return prefix + _varint(value)
+        n = (value << 1) ^ (value >> 63)
+        if n < 128:
+            return small[n]
+        if n < 16384:
+            return prefix + bytes(((n & 0x7F) | 0x80, n >> 7))
+        return prefix + _LOW[n & 0x3FFF] + (_HIGH.get(n >> 14) or _high(n >> 14))
     return _Field(write, cache, int) if cached else _Field(write_once)
 
 
@@ -112,7 +125,7 @@ def _string(prefix: bytes = b"", cached: bool = True) -> _Field:
             raise ValueError(f"{value!r} is not an Avro string")
         raw = value.encode()
         return prefix + _varint(len(raw)) + raw
-    return _Field(write, cache) if cached else _Field(write_once)
+    return _Field(write, cache) if cached else _Field(write_once, text=(prefix, None))
 
 
 def _enum(symbols: list[str], prefix: bytes = b"") -> _Field:
@@ -137,7 +150,7 @@ def _nullable(schema: Any, null_first: bool, named: dict[str, list[str]], namesp
 
         def write_tagged(value: Any) -> bytes:
             return null_tag if value is None else write_once(value)
-        return _Field(write_tagged)
+        return _Field(write_tagged, text=(value_tag, null_tag) if kind == "string" else None)
     if kind is not None:
         inner = _string(value_tag) if kind == "string" else _integer(*_RANGES[kind], value_tag)
         assert inner.cache is not None
@@ -173,7 +186,7 @@ def _plain_kind(schema: Any) -> str | None:
 
 def _cached(field: _Field) -> _Write:
     """A field's encoder that asks its cache first (for values inside unions, arrays and maps)."""
-    write, cache, exact = field
+    write, cache, exact = field.write, field.cache, field.exact
     if cache is None:
         return write
     lookup = cache.get
@@ -192,7 +205,7 @@ def _array(items: _Write) -> _Field:
         if not value:
             return _SMALL[0]
         return b"".join([_varint(len(value)), *[items(item) for item in value], _SMALL[0]])
-    return _Field(write)
+    return _Field(write, empty=True)
 
 
 def _map(values: _Write) -> _Field:
@@ -293,7 +306,7 @@ def _read(n: int, name: str, has_default: bool, conversions: Mapping[str, Any] |
 def _by_value(field: _Field, convert: Callable[[Any], Any], kind: type, remembered: dict[Any, bytes]) -> _Write:
     """A converted field's bytes as the generated expression gives them, remembered by the
     unconverted value when it is exactly of type ``kind``."""
-    write, cache, exact = field
+    write, cache, exact = field.write, field.cache, field.exact
 
     def encode(value: Any) -> bytes:
         converted = None if value is None else convert(value)
@@ -301,7 +314,7 @@ def _by_value(field: _Field, convert: Callable[[Any], Any], kind: type, remember
             encoded = cache.get(converted) or write(converted)
         else:
             encoded = write(converted)
-        if type(value) is kind:
+        if type(value) is kind or value is None:  # None's bytes (a null branch) depend on nothing else
             _remember(remembered, value, encoded)
         return encoded
     return encode
@@ -311,10 +324,10 @@ def _generate(fields: list[tuple[str, _Field, bool, Any]], conversions: Mapping[
               prefix: bytes, by_value: Mapping[str, type]) -> Encoder | None:
     """One function joining every field's bytes, written out: ``C0.get(v0 := r["a"]) or W0(v0)`` per
     cached field (the lookup guarded by the type the cache may be asked for), ``W1(r["b"])`` otherwise."""
-    scope: dict[str, Any] = {"P": prefix}
+    scope: dict[str, Any] = {"P": prefix, "E": (), "Z": _SMALL[0]}
     parts = ["P"] if prefix else []
-    for n, (name, (write, cache, exact), has_default, default) in enumerate(fields):
-        scope[f"W{n}"], scope[f"C{n}"], scope[f"D{n}"], scope[f"T{n}"] = write, cache, default, exact
+    for n, (name, field, has_default, default) in enumerate(fields):
+        scope[f"W{n}"], scope[f"C{n}"], scope[f"D{n}"], scope[f"T{n}"] = field.write, field.cache, default, field.exact
         try:
             read = _read(n, name, has_default, conversions, scope)
         except Unsupported:
@@ -323,11 +336,15 @@ def _generate(fields: list[tuple[str, _Field, bool, Any]], conversions: Mapping[
         if convert is not None and name in by_value and name.isidentifier() and not keyword.iskeyword(name):
             remembered: dict[Any, bytes] = {}
             scope[f"R{n}"], scope[f"K{n}"] = remembered, by_value[name]
-            scope[f"Y{n}"] = _by_value(_Field(write, cache, exact), convert, by_value[name], remembered)
-            parts.append(f"(R{n}.get(a{n}) if type(a{n} := r.{name}) is K{n} else None) or Y{n}(a{n})")
-        elif cache is None:
+            scope[f"Y{n}"] = _by_value(field, convert, by_value[name], remembered)
+            parts.append(f"(R{n}.get(a{n}) if type(a{n} := r.{name}) is K{n} or a{n} is None else None) or Y{n}(a{n})")
+        elif field.text is not None:
+            parts.append(_inline_text(n, read, *field.text, scope))
+        elif field.empty and convert in (list, tuple):  # an empty tuple is the one (): a zero byte, no list made
+            parts.append(f"(Z if (a{n} := r.{name}) is E else W{n}(None if a{n} is None else X{n}(a{n})))")
+        elif field.cache is None:
             parts.append(f"W{n}({read})")
-        elif exact is None:
+        elif field.exact is None:
             parts.append(f"C{n}.get(v{n} := {read}) or W{n}(v{n})")
         else:
             parts.append(f"(C{n}.get(v{n}) if type(v{n} := {read}) is T{n} or v{n} is None else None) or W{n}(v{n})")
@@ -335,3 +352,26 @@ def _generate(fields: list[tuple[str, _Field, bool, Any]], conversions: Mapping[
     exec(compile(source, "<compiled avro encoder>", "exec"), scope)  # our own code, from the schema's field names
     encoder: Encoder = scope["encode"]
     return encoder
+
+
+#: strings shorter than this (in UTF-8 bytes) have their tag and length bytes looked up (``_tagged_lengths``)
+_TEXT_LIMIT = 8192
+_LENGTHS: dict[bytes, list[bytes]] = {}
+
+
+def _tagged_lengths(tag: bytes) -> list[bytes]:
+    """``tag + _varint(n)`` for every length below ``_TEXT_LIMIT``; one table per tag (there are two)."""
+    table = _LENGTHS.get(tag)
+    if table is None:
+        table = _LENGTHS[tag] = [tag + _varint(n) for n in range(_TEXT_LIMIT)]
+    return table
+
+
+def _inline_text(n: int, read: str, tag: bytes, null: bytes | None, scope: dict[str, Any]) -> str:
+    """An uncached string field as an expression: tag and length from a table, then the UTF-8 bytes;
+    anything else (not exactly a str, too long) goes to the field's ``write``, which refuses or writes it."""
+    scope[f"Q{n}"], scope[f"N{n}"] = _tagged_lengths(tag), null
+    value = f"v{n} := {read}" if null is None else f"v{n}"
+    short = f"type({value}) is str and len(e{n} := v{n}.encode()) < {_TEXT_LIMIT}"
+    text = f"Q{n}[len(e{n})] + e{n} if {short} else W{n}(v{n})"
+    return f"({text})" if null is None else f"(N{n} if (v{n} := {read}) is None else {text})"

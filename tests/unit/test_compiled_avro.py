@@ -168,3 +168,47 @@ def test_values_cached_by_value_give_fastavros_bytes_across_zones_and_refuse_nai
                                                      + fastavro_bytes(event))
     with pytest.raises(ValueError):
         serializer.serialize("t", dataclasses.replace(state_change(), ingested_at=at.replace(tzinfo=None)))
+
+
+def test_inline_strings_of_every_length_and_kind_are_fastavros() -> None:
+    """Uncached strings (event and record ids) are written inline up to the length table's end, and by
+    ``write`` past it; non-ASCII, a str subclass, None and a non-string take the same paths as before."""
+    from connector.model import AgentState
+    from connector.serde.compiled import _TEXT_LIMIT
+    serializer = EventSerializer()
+    for size in (0, 1, 63, 64, _TEXT_LIMIT - 2, _TEXT_LIMIT - 1, _TEXT_LIMIT, _TEXT_LIMIT + 1, 20_000):
+        for text in ("x" * size, ("é" * size)[: size // 2 + 1]):
+            event = dataclasses.replace(state_change(), event_id=text, vendor_record_id=text if size % 2 else None)
+            assert serializer.serialize("t", event)[10:] == fastavro_bytes(event)
+    subclass = dataclasses.replace(state_change(), event_id=AgentState.BUSY, vendor_record_id=AgentState.AWAY)
+    assert serializer.serialize("t", subclass)[10:] == fastavro_bytes(subclass)
+    for field, bad in (("event_id", None), ("event_id", b"x"), ("vendor_record_id", 3), ("vendor_record_id", b"")):
+        with pytest.raises(ValueError):
+            serializer.serialize("t", dataclasses.replace(state_change(), **{field: bad}))  # type: ignore[arg-type]
+
+
+def test_skills_empty_or_not_and_previous_state_none_are_fastavros() -> None:
+    """An empty skills tuple is a zero byte without a call; a list, a non-empty tuple or None take ``write``.
+    A None previous state is remembered by value like a state: the same bytes after it is cached."""
+    serializer = EventSerializer()
+    for skills in ((), ("a",), ("b", "c"), (), ["x"], []):
+        for previous in (None, None, state_change().state):
+            event = dataclasses.replace(state_change(), skills=skills, previous_state=previous)  # type: ignore[arg-type]
+            assert serializer.serialize("t", event)[10:] == fastavro_bytes(event)
+    for bad in (None, (1,), [2]):
+        with pytest.raises(ValueError):
+            serializer.serialize("t", dataclasses.replace(state_change(), skills=bad))  # type: ignore[arg-type]
+    with pytest.raises(ValueError):
+        serializer.serialize("t", dataclasses.replace(state_change(), state=None))  # type: ignore[arg-type]
+
+
+@given(st.integers(min_value=0, max_value=2**62))
+def test_unique_longs_around_the_varint_tables_are_fastavros(value: int) -> None:
+    """Uncached longs (epoch-ms times) take their two low bytes from a table: every size still fastavro's."""
+    schema = {"type": "record", "name": "R", "fields": [{"name": "x", "type": "long"}, {"name": "y", "type": "long"}]}
+    encode = compile_record(schema, None, b"", {"x"})
+    assert encode is not None
+    for n in (value, -value, value % 20_000, -(value % 20_000), 8191, 8192, -8193, 2**63 - 1, -(2**63)):
+        buffer = io.BytesIO()
+        fastavro.schemaless_writer(buffer, fastavro.parse_schema(schema), {"x": n, "y": n})
+        assert encode({"x": n, "y": n}) == buffer.getvalue()

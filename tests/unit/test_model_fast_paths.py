@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import inspect
 import uuid
+from datetime import UTC, datetime
 
 import pytest
 from hypothesis import given, settings
@@ -17,6 +18,7 @@ from connector.model import (
     AgentStateChanged,
     Event,
     deterministic_event_id,
+    to_millis,
 )
 from tests.support.events import state_changes
 
@@ -63,3 +65,13 @@ def test_state_changed_passes_the_fields_in_the_class_order() -> None:
     from connector.sources.base import STATE_CHANGED_FIELDS
     assert tuple(f.name for f in dataclasses.fields(AgentStateChanged)) == STATE_CHANGED_FIELDS
     assert tuple(inspect.signature(AgentStateChanged).parameters) == STATE_CHANGED_FIELDS
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.datetimes(timezones=st.timezones()))
+def test_to_millis_is_the_floor_of_the_microseconds_in_every_zone(moment: datetime) -> None:
+    """``to_millis`` floor-divides by a millisecond in C: the same as days, seconds and microseconds added up."""
+    delta = moment - datetime(1970, 1, 1, tzinfo=UTC)
+    assert to_millis(moment) == (delta.days * 86_400 + delta.seconds) * 1000 + delta.microseconds // 1000
+    with pytest.raises(ValueError):
+        to_millis(moment.replace(tzinfo=None))
