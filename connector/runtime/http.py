@@ -107,6 +107,14 @@ class RateLimiter:
         self._lock = asyncio.Lock()
 
     async def acquire(self) -> None:
+        if not self._lock.locked():  # nobody waits for a token: take one without the lock if there is one
+            now = time.monotonic()
+            tokens = min(self.burst, self._tokens + (now - self._updated) * self.rate)
+            self._updated = now
+            if tokens >= 1:
+                self._tokens = tokens - 1
+                return
+            self._tokens = tokens
         async with self._lock:
             while True:
                 now = time.monotonic()
@@ -309,29 +317,28 @@ class SourceHttp:
                 await asyncio.sleep(self.retry.backoff(attempt))
 
     async def _once(self, request: HttpRequest, known: bytes | None) -> tuple[bytes, Any]:
-        where = f"{request.method} {request.path.split('?', 1)[0]}"
         started = time.perf_counter()
         async with self._slots:
             await self._limiter.acquire()
             try:
                 response = await self._send(request)
             except httpx.TimeoutException as exc:
-                raise _Retry("timeout", f"{where} timed out ({type(exc).__name__})") from None
+                raise _Retry("timeout", f"{_where(request)} timed out ({type(exc).__name__})") from None
             except httpx.TransportError as exc:
-                raise _Retry("connection", f"{where} failed: {type(exc).__name__}: {exc}") from None
+                raise _Retry("connection", f"{_where(request)} failed: {type(exc).__name__}: {exc}") from None
             finally:
                 self._request_seconds.observe(time.perf_counter() - started)
         status = response.status
         if status == 401:
-            raise _Retry("unauthorized", f"{where} answered 401 {_snippet(response)}", status)
+            raise _Retry("unauthorized", f"{_where(request)} answered 401 {_snippet(response)}", status)
         if status == 429:
             retry_after = response.headers.get("Retry-After")
-            raise _Retry("rate_limited", f"{where} answered 429 (rate limited)", 429, retry_after)
+            raise _Retry("rate_limited", f"{_where(request)} answered 429 (rate limited)", 429, retry_after)
         if status >= 500:
-            raise _Retry("server_error", f"{where} answered {status} {_snippet(response)}", status)
+            raise _Retry("server_error", f"{_where(request)} answered {status} {_snippet(response)}", status)
         if status >= 400:
             # a documented client error (bad window, missing parameter, forbidden): retrying won't help
-            raise FetchError(self.source, "client_error", f"{where} answered {status} {_snippet(response)}",
+            raise FetchError(self.source, "client_error", f"{_where(request)} answered {status} {_snippet(response)}",
                              status=status)
         content = response.content
         if known is not None and content == known:
@@ -339,7 +346,13 @@ class SourceHttp:
         try:
             return content, json.loads(content)
         except ValueError as exc:
-            raise _Retry("invalid_json", f"{where} returned a body that is not JSON ({exc})", status) from None
+            raise _Retry("invalid_json", f"{_where(request)} returned a body that is not JSON ({exc})",
+                         status) from None
+
+
+def _where(request: HttpRequest) -> str:
+    """The method and path of a request for an error message (never its query: Convoso puts the token there)."""
+    return f"{request.method} {request.path.split('?', 1)[0]}"
 
 
 def _snippet(response: Reply) -> str:

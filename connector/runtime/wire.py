@@ -53,8 +53,12 @@ class _Connection(asyncio.Protocol):
         self._chunked = False
         self._parts: list[bytes] = []  # the chunks of a chunked body read so far (taken off the buffer)
         self._no_body = False
+        #: the read timeout: one timer per connection that re-arms itself while replies keep coming
+        #: in time (a timer made and cancelled per read cost more than the check)
         self._timer: asyncio.TimerHandle | None = None
+        self._deadline = 0.0
         self._read_timeout: float | None = None
+        self._loop = asyncio.get_running_loop()
         self._received_any = False
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
@@ -64,7 +68,7 @@ class _Connection(asyncio.Protocol):
     def send(self, data: bytes, read_timeout: float | None, head_request: bool
              ) -> asyncio.Future[tuple[int, list[tuple[str, str]], bytes, bool]]:
         assert self.transport is not None
-        loop = asyncio.get_running_loop()
+        loop = self._loop
         self._waiter = waiter = loop.create_future()
         self._buffer.clear()
         self._head, self._length, self._chunked, self._no_body = None, None, False, head_request
@@ -72,12 +76,19 @@ class _Connection(asyncio.Protocol):
         self._received_any = False
         self._read_timeout = read_timeout
         if read_timeout is not None:
-            self._timer = loop.call_later(read_timeout, self._timed_out)
+            self._deadline = loop.time() + read_timeout
+            if self._timer is None:
+                self._timer = loop.call_at(self._deadline, self._check_deadline)
         self.transport.write(data)
         return waiter
 
-    def _timed_out(self) -> None:
+    def _check_deadline(self) -> None:
         self._timer = None
+        if self._waiter is None or self._read_timeout is None:
+            return  # idle: the next request arms it again
+        if self._loop.time() < self._deadline:
+            self._timer = self._loop.call_at(self._deadline, self._check_deadline)
+            return
         self._fail(httpx.ReadTimeout("read timed out"))
 
     def _fail(self, error: BaseException) -> None:
@@ -91,6 +102,9 @@ class _Connection(asyncio.Protocol):
 
     def close(self) -> None:
         self.closed = True
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
         if self.transport is not None:
             self.transport.close()
 
@@ -105,9 +119,8 @@ class _Connection(asyncio.Protocol):
         except httpx.RemoteProtocolError as exc:
             self._fail(exc)
             return
-        if done is None and self._timer is not None and self._read_timeout is not None:
-            self._timer.cancel()  # the read timeout is the longest wait between reads
-            self._timer = asyncio.get_running_loop().call_later(self._read_timeout, self._timed_out)
+        if done is None and self._read_timeout is not None:
+            self._deadline = self._loop.time() + self._read_timeout  # the longest wait between reads
 
     def eof_received(self) -> bool | None:
         return False  # close the transport: connection_lost follows
@@ -186,10 +199,7 @@ class _Connection(asyncio.Protocol):
         status, headers, keep = self._head
         if buffer:  # bytes past the reply: never reuse a connection we are out of step with
             keep = False
-        waiter, self._waiter = self._waiter, None
-        if self._timer is not None:
-            self._timer.cancel()
-            self._timer = None
+        waiter, self._waiter = self._waiter, None  # the read timer stays: it finds the connection idle
         if not keep:
             self.close()
         if waiter is not None and not waiter.done():

@@ -291,3 +291,31 @@ async def test_https_replies_over_one_verified_connection(certificate: tuple[Pat
     finally:
         trusting.close()
         await runner.cleanup()
+
+
+async def test_the_read_timeout_is_the_longest_wait_between_reads_on_every_request(raw_server: RawServer) -> None:
+    """A reply that trickles in slower in total than the timeout is read; a reused connection that then
+    goes silent times out in about the timeout."""
+    async def trickle_then_stall(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\n")
+        for byte in b"abcde":
+            await asyncio.sleep(0.08)
+            writer.write(bytes([byte]))
+            await writer.drain()
+        with contextlib.suppress(asyncio.IncompleteReadError, ConnectionError):
+            await reader.readuntil(b"\r\n\r\n")  # the second request: never answered
+            await reader.read()
+
+    url = await raw_server(trickle_then_stall)
+    client = wire(read_timeout=0.2)
+    loop = asyncio.get_running_loop()
+    try:
+        started = loop.time()
+        assert (await get(client, f"{url}/a"))[2] == b"abcde"
+        assert loop.time() - started > 0.35  # longer than the timeout in total, never 0.2 s without bytes
+        started = loop.time()
+        with pytest.raises(httpx.ReadTimeout):
+            await get(client, f"{url}/b")
+        assert 0.15 < loop.time() - started < 1.0
+    finally:
+        client.close()
