@@ -50,7 +50,8 @@ async def run_backfill(config: ConnectorConfig, source_name: str, start: datetim
     stream = make_stream(source, drop_personal_data=config.privacy.drop_personal_data)
     http = SourceHttp(key, str(source.base_url), timeout=source.timeout_seconds,
                       max_concurrency=source.max_concurrency, requests_per_second=source.max_requests_per_second,
-                      retry=RetryPolicy(max_retries=source.max_retries), metrics=runtime.metrics)
+                      retry=RetryPolicy(max_retries=source.max_retries), metrics=runtime.metrics,
+                      client=source.http_client)
     task = SourceTask(name=key, stream=stream, http=http, auth=AuthSession(stream, http),
                       producer=runtime.producer, offsets=runtime.offsets, topics=config.kafka.topics,
                       metrics=runtime.metrics, poll_interval=0, poll_jitter=0, clock=lambda: end)

@@ -91,7 +91,7 @@ class ConnectorRuntime:
                 source.name, str(source.base_url), timeout=source.timeout_seconds,
                 max_concurrency=source.max_concurrency, requests_per_second=source.max_requests_per_second,
                 retry=self.retry or RetryPolicy(max_retries=source.max_retries), metrics=self.metrics,
-                transport=self.transport,
+                transport=self.transport, client=source.http_client,
             )
             self.tasks[source.name] = SourceTask(
                 name=source.name, stream=stream, http=http, auth=AuthSession(stream, http),

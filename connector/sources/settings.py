@@ -7,7 +7,7 @@ their stream without importing the whole configuration (which imports them).
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field, field_validator
@@ -52,6 +52,9 @@ class SourceSettings(StrictModel):
     max_retries: int = Field(5, ge=0, le=100)
     max_concurrency: int = Field(2, ge=1, le=64)
     max_requests_per_second: float = Field(5.0, gt=0, le=10_000)
+    http_client: Literal["builtin", "httpx"] = Field(
+        "builtin", description="builtin: the connector's own HTTP/1.1 client (least CPU per request; no proxies); "
+        "httpx: httpx's client, which honours HTTP_PROXY / HTTPS_PROXY / NO_PROXY and SSL_CERT_FILE.")
     start_at: datetime | None = Field(
         None, description="Where a source with no stored cursor starts (UTC); default: now minus lookback."
     )
