@@ -28,6 +28,7 @@ from connector.kafka.producer import EventProducer
 from connector.model import (
     AgentConversationsObserved,
     AgentGroupObserved,
+    AgentState,
     AgentStateChanged,
     DeadLetter,
     Event,
@@ -325,10 +326,11 @@ class SourceTask:
         """Count an acknowledged page's records in the metrics and health."""
         if page.events or page.dead_letters:
             self._records.inc(len(page.events) + len(page.dead_letters))
-        labels: Counter[str] = Counter(  # one metrics update per label, not per event
-            event.state.value if isinstance(event, AgentStateChanged) else event.event_type for event in page.events)
-        for label, count in labels.items():
-            self.metrics.events.labels(self.name, label).inc(count)
+        labels: Counter[object] = Counter(  # one metrics update per label, not per event; a state's
+            [event.state if type(event) is AgentStateChanged else event.event_type for event in page.events])
+        for label, count in labels.items():  # ...name read once per label (an enum's .value is a property)
+            name = label.value if isinstance(label, AgentState) else str(label)
+            self.metrics.events.labels(self.name, name).inc(count)
         if page.dead_letters:
             self.metrics.dead_letters.labels(self.name).inc(len(page.dead_letters))
             for dead in page.dead_letters:

@@ -165,3 +165,12 @@ async def test_a_stop_while_the_next_page_is_read_ends_the_poll_after_the_page_b
     polling = task(Stopping(last=5, log=log), log)
     await polling.poll_once(stop)
     assert polling.cursor == {"page": 1} and "send e2" not in log and "map 3" not in log
+
+
+async def test_produced_events_are_counted_by_state_name() -> None:
+    log: list[str] = []
+    polling = task(Stream(last=3), log)
+    await polling.poll_once()
+    registry = polling.metrics.registry
+    assert registry.get_sample_value("connector_events_total", {"source": "s", "state": "BUSY"}) == 3
+    assert registry.get_sample_value("connector_events_total", {"source": "s", "state": "AVAILABLE"}) is None
