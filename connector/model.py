@@ -28,6 +28,7 @@ __all__ = [
     "avro_by_value",
     "avro_conversions",
     "deterministic_event_id",
+    "event_id_of",
     "from_millis",
     "to_millis",
 ]
@@ -59,25 +60,33 @@ EVENT_ID_NAMESPACE = uuid.UUID("5b0c8f52-7d2e-4c1e-9a77-2f6a3c1d9e10")
 _NAMESPACE_BYTES = EVENT_ID_NAMESPACE.bytes
 
 
-_ID_PREFIXES: dict[tuple[str, str], Any] = {}  # (vendor, tenant) -> SHA-1 state after namespace and prefix
+_ID_PREFIXES: dict[tuple[str, str], Any] = {}  # (vendor, tenant) -> SHA-1 state after namespace, prefix, \x1f
 #: uuid5's RFC 4122 variant: the top two bits of byte 8 set to ``10``, i.e. its first hex digit 8, 9, a or b
 _VARIANT_DIGIT = {digit: "89ab"[int(digit, 16) & 3] for digit in "0123456789abcdef"}
 
 
 def deterministic_event_id(vendor: str, tenant: str, *record_key: object) -> str:
-    """Same vendor record -> same id, so consumers can de-duplicate repeats.
+    """Same vendor record -> same id, so consumers can de-duplicate repeats (``event_id_of``)."""
+    return event_id_of(vendor, tenant, record_key)
+
+
+def event_id_of(vendor: str, tenant: str, record_key: tuple[object, ...]) -> str:
+    """``deterministic_event_id(vendor, tenant, *record_key)`` for a key already in a tuple (no repacking).
 
     ``str(uuid.uuid5(EVENT_ID_NAMESPACE, name))`` computed directly (SHA-1 of namespace and
     name; the version digit and the variant bits set in the hex text): the same ids without
-    building a ``UUID`` or an integer per event. The hash state after the namespace and
-    ``vendor``/``tenant`` is kept per source and copied.
+    building a ``UUID`` or an integer per event. The hash state after the namespace,
+    ``vendor``/``tenant`` and the separator is kept per source and copied.
     """
-    base = _ID_PREFIXES.get((vendor, tenant))
-    if base is None:
-        base = _ID_PREFIXES[(vendor, tenant)] = hashlib.sha1(_NAMESPACE_BYTES + f"{vendor}\x1f{tenant}".encode())
-    digest = base.copy()
-    if record_key:
-        digest.update(("\x1f" + "\x1f".join([str(part) for part in record_key])).encode())
+    if not record_key:
+        digest = hashlib.sha1(_NAMESPACE_BYTES + f"{vendor}\x1f{tenant}".encode())
+    else:  # the separator before the key's first part is in the kept state already
+        base = _ID_PREFIXES.get((vendor, tenant))
+        if base is None:
+            prefix = f"{vendor}\x1f{tenant}\x1f".encode()
+            base = _ID_PREFIXES[(vendor, tenant)] = hashlib.sha1(_NAMESPACE_BYTES + prefix)
+        digest = base.copy()
+        digest.update("\x1f".join([str(part) for part in record_key]).encode())
     h = digest.hexdigest()
     return f"{h[:8]}-{h[8:12]}-5{h[13:16]}-{_VARIANT_DIGIT[h[16]]}{h[17:20]}-{h[20:32]}"
 

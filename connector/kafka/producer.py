@@ -38,7 +38,7 @@ class EventProducer:
         self._partitioner = DefaultPartitioner()
         self._partitions: dict[str, list[int]] = {}
         self._known_partitions: dict[str, list[int]] = {}
-        self._partition_cache: dict[str, dict[bytes, int]] = {}
+        self._partition_cache: dict[str, dict[bytes, TopicPartition]] = {}
 
     @property
     def producer(self) -> AIOKafkaProducer:
@@ -119,11 +119,12 @@ class EventProducer:
         return batch.future
 
     async def _partition_for(self, topic: str, key: bytes | None) -> int:
-        """The partition ``send`` would choose (aiokafka's default murmur2 partitioner), cached per key.
+        """The partition ``send`` would choose (aiokafka's default murmur2 partitioner), cached per key."""
+        return int(self._route(topic, key, await self._partitions_of(topic)).partition)
 
-        murmur2 is pure Python in aiokafka (about 18 µs a key, as much as the Avro encoding);
-        our keys are agents, which repeat, so each is hashed once per partition count.
-        """
+    async def _partitions_of(self, topic: str) -> list[int]:
+        """The topic's partitions, asked once per ``begin_send_all`` call (``_partitions`` is cleared then);
+        a change (new topic, partitions added) forgets the topic's routes."""
         partitions = self._partitions.get(topic)
         if partitions is None:
             partitions = sorted(await self.producer.partitions_for(topic))
@@ -131,13 +132,21 @@ class EventProducer:
                 self._known_partitions[topic] = partitions
                 self._partition_cache[topic] = {}
             self._partitions[topic] = partitions
+        return partitions
+
+    def _route(self, topic: str, key: bytes | None, partitions: list[int]) -> TopicPartition:
+        """Where a key's records go, remembered per key (no key: chosen afresh each time, as aiokafka does).
+
+        murmur2 is pure Python in aiokafka (about 18 µs a key, as much as the Avro encoding);
+        our keys are agents, which repeat, so each is hashed once per partition count.
+        """
         if key is None:
-            return int(self._partitioner(None, partitions, partitions))
+            return TopicPartition(topic, int(self._partitioner(None, partitions, partitions)))
         cache = self._partition_cache[topic]
-        partition = cache.get(key)
-        if partition is None:
-            partition = cache[key] = int(self._partitioner(key, partitions, partitions))
-        return partition
+        tp = cache.get(key)
+        if tp is None:
+            tp = cache[key] = TopicPartition(topic, int(self._partitioner(key, partitions, partitions)))
+        return tp
 
     async def send_all(self, items: Iterable[tuple[str, Event]]) -> list[RecordMetadata]:
         """Send events and wait until the broker has acknowledged every one of them (see ``begin_send_all``)."""
@@ -165,27 +174,29 @@ class EventProducer:
         self._partitions.clear()  # partition counts are read afresh once per call
         batches: list[_Batch] = []
         placements: list[tuple[_Batch, int]] = []  # per event (with metadata): its batch and offset within it
-        routes: dict[tuple[str, type[Event]], tuple[Encoder, Headers, dict[bytes | None, _Slot]]] = {}
+        routes: dict[tuple[str, type[Event]], tuple[Encoder, Headers, dict[bytes | None, _Slot], list[int]]] = {}
         slots_of: dict[str, dict[bytes | None, _Slot]] = {}  # topic -> key -> its partition's slot, this call
         by_partition: dict[TopicPartition, _Slot] = {}
         last_topic, last_cls = None, None
         encode: Encoder  # these three are set at the first event
         headers: Headers
         slots: dict[bytes | None, _Slot]
+        partitions: list[int]
         for topic, event in items:
             if topic is not last_topic or type(event) is not last_cls:  # per run of one topic and class, not per event
                 last_topic, last_cls = topic, type(event)
                 route = routes.get((topic, last_cls))
                 if route is None:
                     route = routes[(topic, last_cls)] = (self.serializer.serialize_fn(topic, last_cls),
-                                                         self._headers_for(event), slots_of.setdefault(topic, {}))
-                encode, headers, slots = route
+                                                         self._headers_for(event), slots_of.setdefault(topic, {}),
+                                                         await self._partitions_of(topic))
+                encode, headers, slots, partitions = route
             value, key = encode(event), event.kafka_key()
             if len(value) + len(key or b"") > _SIZE_CHECK_FROM:
                 self._check_size(key, value, headers)
             slot = slots.get(key)
             if slot is None:
-                slot = await self._slot(topic, key, slots, by_partition)
+                slot = _slot(self._route(topic, key, partitions), key, slots, by_partition)
             batch = slot.batch
             if batch is not None:
                 if batch.append(batch.count, None, key, value, headers) is not None:
@@ -208,18 +219,6 @@ class EventProducer:
         for _ in range(_SENDER_TURNS):  # the acks' round trip starts now, not after the caller's next work
             await asyncio.sleep(0)
         return acks
-
-    async def _slot(self, topic: str, key: bytes | None, slots: dict[bytes | None, _Slot],
-                    by_partition: dict[TopicPartition, _Slot]) -> _Slot:
-        """Where a key's records go this call: its partition's slot (its open batch), shared by the
-        partition's keys; remembered per key (no key: a partition of its own each time, as aiokafka chooses)."""
-        tp = TopicPartition(topic, await self._partition_for(topic, key))
-        slot = by_partition.get(tp)
-        if slot is None:
-            slot = by_partition[tp] = _Slot(tp)
-        if key is not None:
-            slots[key] = slot
-        return slot
 
     async def _hand_over(self, batch: _Batch) -> None:
         batch.seal()
@@ -281,6 +280,18 @@ class _Slot:
     def __init__(self, tp: TopicPartition) -> None:
         self.tp = tp
         self.batch: _Batch | None = None
+
+
+def _slot(tp: TopicPartition, key: bytes | None, slots: dict[bytes | None, _Slot],
+          by_partition: dict[TopicPartition, _Slot]) -> _Slot:
+    """Where a key's records go in one call: its partition's slot (its open batch), shared by the
+    partition's keys; remembered per key (no key: a partition of its own each time, as aiokafka chooses)."""
+    slot = by_partition.get(tp)
+    if slot is None:
+        slot = by_partition[tp] = _Slot(tp)
+    if key is not None:
+        slots[key] = slot
+    return slot
 
 
 async def _acknowledged(batches: list[_Batch], placements: list[tuple[_Batch, int]]) -> list[RecordMetadata]:

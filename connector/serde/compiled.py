@@ -41,6 +41,8 @@ class _Field(NamedTuple):
     text: tuple[bytes, bytes | None] | None = None
     #: an array: an empty one (the usual ``skills``) is a zero byte, written without a call
     empty: bool = False
+    #: a cached ``["null", X]``: the null branch's bytes, written without a lookup (the usual reason, queue)
+    null: bytes | None = None
 
 
 class Unsupported(Exception):
@@ -159,7 +161,7 @@ def _nullable(schema: Any, null_first: bool, named: dict[str, list[str]], namesp
 
         def write_cached(value: Any) -> bytes:
             return null_tag if value is None else write(value)
-        return _Field(write_cached, inner.cache, inner.exact)
+        return _Field(write_cached, inner.cache, inner.exact, null=null_tag)
     symbols = (named.get(schema) or named.get(f"{namespace}.{schema}")) if isinstance(schema, str) else None
     if symbols is not None:  # a named enum: the branch tag goes into each symbol's bytes
         symbol = _enum(symbols, value_tag).write
@@ -344,6 +346,10 @@ def _generate(fields: list[tuple[str, _Field, bool, Any]], conversions: Mapping[
             parts.append(f"(Z if (a{n} := r.{name}) is E else W{n}(None if a{n} is None else X{n}(a{n})))")
         elif field.cache is None:
             parts.append(f"W{n}({read})")
+        elif field.null is not None:
+            scope[f"N{n}"] = field.null
+            lookup = f"C{n}.get(v{n})" if field.exact is None else f"(C{n}.get(v{n}) if type(v{n}) is T{n} else None)"
+            parts.append(f"(N{n} if (v{n} := {read}) is None else {lookup} or W{n}(v{n}))")
         elif field.exact is None:
             parts.append(f"C{n}.get(v{n} := {read}) or W{n}(v{n})")
         else:

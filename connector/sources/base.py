@@ -24,7 +24,15 @@ from typing import Any, ClassVar, Generic, Protocol, TypeVar
 
 from pydantic import SecretStr
 
-from connector.model import AgentState, AgentStateChanged, DeadLetter, Event, deterministic_event_id, to_millis
+from connector.model import (
+    AgentState,
+    AgentStateChanged,
+    DeadLetter,
+    Event,
+    deterministic_event_id,
+    event_id_of,
+    to_millis,
+)
 from connector.sources.auth import AuthKind, AuthParts, AuthSpec, HttpRequest, authorize, hs256_jwt
 from connector.sources.timeutil import (
     RecordError,
@@ -469,7 +477,7 @@ class StreamBase(Generic[C]):
         config = self.config
         vendor, tenant = self.vendor, config.tenant
         return AgentStateChanged(
-            deterministic_event_id(vendor, tenant, *key), vendor, tenant, config.name, agent_id, state, previous,
+            event_id_of(vendor, tenant, key), vendor, tenant, config.name, agent_id, state, previous,
             vendor_state, occurred_at, source_cursor, reason, campaign_id, campaign_name, queue_id, skills,
             vendor_record_id, now,
         )

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
+from aiokafka.partitioner import DefaultPartitioner
 from aiokafka.producer.message_accumulator import BatchBuilder
 from aiokafka.record.default_records import DefaultRecordBatch
-from aiokafka.structs import TopicPartition
+from aiokafka.structs import RecordMetadata, TopicPartition
 
-from connector.kafka.producer import _Batch
+from connector.config import KafkaSettings
+from connector.kafka.producer import EventProducer, _Batch
+from connector.model import AgentGroupObserved, Event
+from tests.support.events import state_change
 
 HEADERS = [("event_type", b"AgentStateChanged"), ("schema", b"s")]
 
@@ -59,3 +64,63 @@ def test_a_full_batch_refuses_and_another_builder_goes_through_its_append() -> N
     assert other.append(0, None, b"k", b"v", HEADERS) is not None
     other.seal()
     assert stand_in.appended == [(None, b"k", b"v", HEADERS)] and stand_in.closed
+
+
+class FakeKafka:
+    """aiokafka's producer as ``begin_send_all`` uses it: batches kept, acknowledged at once."""
+
+    _max_request_size = 1 << 20
+
+    def __init__(self, partitions: int) -> None:
+        self.partitions = partitions
+        self.sent: list[tuple[str, int, BatchBuilder]] = []
+
+    def create_batch(self) -> BatchBuilder:
+        return BatchBuilder(600, 0)  # small: a few records a batch, so full batches are handed over too
+
+    async def partitions_for(self, topic: str) -> set[int]:
+        return set(range(self.partitions))
+
+    async def send_batch(self, builder: BatchBuilder, topic: str, *, partition: int) -> asyncio.Future[Any]:
+        self.sent.append((topic, partition, builder))
+        future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        base = sum(b.record_count() for t, p, b in self.sent[:-1] if (t, p) == (topic, partition))
+        future.set_result(RecordMetadata(topic, partition, TopicPartition(topic, partition), base, -1, 0, -1))
+        return future
+
+
+def _observation(n: int) -> AgentGroupObserved:
+    return AgentGroupObserved(event_id=f"g{n}", vendor="convoso", tenant="acme", source="s", group_key=f"q{n % 2}",
+                              observed_at=state_change().occurred_at, available_agents=n, logged_in_agents=n,
+                              source_cursor="c")
+
+
+def test_records_go_to_the_murmur2_partition_of_their_key_in_order_with_their_offsets() -> None:
+    """Two topics, two event classes interleaved, keys repeating, batches filling up: every record lands
+    on its key's partition in order, and the metadata gives each its place."""
+    async def run(partitions: int, items: list[tuple[str, Event]], producer: EventProducer) -> list[Any]:
+        fake = producer._producer = FakeKafka(partitions)  # type: ignore[assignment]
+        metadata = await (await producer.begin_send_all(items))
+        got: dict[tuple[str, int], list[tuple[Any, ...]]] = {}
+        for topic, partition, builder in fake.sent:
+            got.setdefault((topic, partition), []).extend(r[1:3] for r in _records(builder))
+        expected: dict[tuple[str, int], list[tuple[Any, ...]]] = {}
+        choose = DefaultPartitioner()
+        for n, (topic, event) in enumerate(items):
+            key = event.kafka_key()
+            where = (topic, int(choose(key, list(range(partitions)), list(range(partitions)))))
+            expected.setdefault(where, []).append((key, producer.serializer.serialize(topic, event)))
+            assert (metadata[n].topic, metadata[n].partition) == where
+            assert metadata[n].offset == len(expected[where]) - 1
+        assert got == expected
+        return metadata
+
+    items: list[tuple[str, Event]] = []
+    for n in range(60):
+        items.append(("states", state_change(agent_id=f"agent-{n % 7}", record=str(n))))
+        if n % 5 == 0:
+            items.append(("groups", _observation(n)))
+    producer = EventProducer(KafkaSettings())
+    asyncio.run(run(3, items, producer))
+    asyncio.run(run(3, items[::-1], producer))  # routes remembered from the last call
+    asyncio.run(run(7, items, producer))  # partitions added: every key routed afresh
