@@ -30,6 +30,7 @@ __all__ = [
     "deterministic_event_id",
     "event_id_of",
     "from_millis",
+    "new_agent_state_changed",
     "to_millis",
 ]
 
@@ -225,6 +226,30 @@ def _quick_init(cls: type[_T]) -> type[_T]:
     return cls
 
 
+def _quick_factory(cls: type[_T]) -> Callable[..., _T]:
+    """A positional factory of a frozen slots dataclass (every field given, in field order): the
+    event is filled as an instance of an unfrozen twin of the class (the same base and slots, so
+    the same memory layout) by plain attribute stores, then made an instance of ``cls``.
+
+    Even ``_quick_init``'s descriptor calls are a call per field (~0.5 µs a field for 17 fields in
+    all, measured in instructions); a slot store of the running code is not a call. The result is
+    exactly what ``cls(*fields)`` builds: its class, fields, equality, hash, immutability.
+    """
+    names = tuple(f.name for f in dataclasses.fields(cls))  # type: ignore[arg-type]
+    assert names == cls.__dict__["__slots__"], "a dataclass's slots are its fields, in order"
+    abstract = set().union(*(getattr(base, "__abstractmethods__", ()) for base in cls.__bases__))
+    concrete = {name: getattr(cls, name) for name in abstract}  # the twin is instantiated: not abstract
+    meta: Any = type(cls)
+    twin = meta(f"_{cls.__name__}Filling", cls.__bases__, {"__slots__": names, **concrete})
+    scope: dict[str, Any] = {"new": object.__new__, "Twin": twin, "Final": cls}
+    body = "".join(f"    event.{name} = {name}\n" for name in names)
+    exec(f"def make({', '.join(names)}):\n    event = new(Twin)\n{body}    event.__class__ = Final\n    return event\n",
+         scope)  # our own fields' names
+    factory: Callable[..., _T] = scope["make"]
+    factory.__qualname__ = f"new_{cls.__name__}"
+    return factory
+
+
 @_quick_init
 @dataclass(frozen=True, slots=True)
 class AgentStateChanged(Event):
@@ -354,6 +379,9 @@ class DeadLetter(Event):
         return f"{self.tenant}:{self.vendor}:{self.source}".encode()
 
 
+
+#: ``AgentStateChanged(*fields)`` (every field, in order) built without a call per field (``_quick_factory``)
+new_agent_state_changed: Callable[..., AgentStateChanged] = _quick_factory(AgentStateChanged)
 
 EVENT_TYPES: dict[str, type[Event]] = {
     cls.schema_name: cls

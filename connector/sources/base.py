@@ -31,6 +31,7 @@ from connector.model import (
     Event,
     deterministic_event_id,
     event_id_of,
+    new_agent_state_changed,
     to_millis,
 )
 from connector.sources.auth import AuthKind, AuthParts, AuthSpec, HttpRequest, authorize, hs256_jwt
@@ -476,7 +477,7 @@ class StreamBase(Generic[C]):
         call of 17 fields costs about a microsecond more per event."""
         config = self.config
         vendor, tenant = self.vendor, config.tenant
-        return AgentStateChanged(
+        return new_agent_state_changed(  # ``AgentStateChanged(...)`` without a call per field
             event_id_of(vendor, tenant, key), vendor, tenant, config.name, agent_id, state, previous,
             vendor_state, occurred_at, source_cursor, reason, campaign_id, campaign_name, queue_id, skills,
             vendor_record_id, now,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import inspect
+import pickle
 import uuid
 from datetime import UTC, datetime
 
@@ -18,8 +19,11 @@ from connector.model import (
     AgentStateChanged,
     Event,
     deterministic_event_id,
+    new_agent_state_changed,
     to_millis,
 )
+from connector.serde.codec import EventSerializer
+from connector.sources.base import STATE_CHANGED_FIELDS
 from tests.support.events import state_changes
 
 
@@ -75,3 +79,21 @@ def test_to_millis_is_the_floor_of_the_microseconds_in_every_zone(moment: dateti
     assert to_millis(moment) == (delta.days * 86_400 + delta.seconds) * 1000 + delta.microseconds // 1000
     with pytest.raises(ValueError):
         to_millis(moment.replace(tzinfo=None))
+
+
+@settings(max_examples=200, deadline=None)
+@given(state_changes)
+def test_the_quick_factory_builds_the_very_event_the_class_builds(event: AgentStateChanged) -> None:
+    """``new_agent_state_changed`` (an unfrozen twin filled, then made an ``AgentStateChanged``) gives the
+    same class, fields, equality, hash and immutability as the constructor, and pickles the same."""
+    values = [getattr(event, name) for name in STATE_CHANGED_FIELDS]
+    built = new_agent_state_changed(*values)
+    assert type(built) is AgentStateChanged and built == AgentStateChanged(*values) == event
+    assert hash(built) == hash(event) and repr(built) == repr(event)
+    assert pickle.loads(pickle.dumps(built)) == event and isinstance(built, Event)
+    assert dataclasses.replace(built, agent_id="other") == dataclasses.replace(event, agent_id="other")
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        built.agent_id = "x"  # type: ignore[misc]
+    with pytest.raises(TypeError):
+        new_agent_state_changed(*values[:3])
+    assert EventSerializer().serialize("t", built) == EventSerializer().serialize("t", event)
