@@ -18,9 +18,7 @@ of that offset. Decisions (see docs/vendors.md, "Mapping tables"):
 from __future__ import annotations
 
 import functools
-import re
 from collections import Counter
-from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, ClassVar, Literal
 from zoneinfo import ZoneInfo
@@ -47,13 +45,14 @@ from connector.sources.base import (
     iso_z,
     koreai_offsets_of_day,
     local_date,
-    parse_hms_duration,
     require_mapping,
 )
+from connector.sources.koreai_intervals import STATE_MAP, WRAP_SECONDARY, Row, interval_state, read_rows
 from connector.sources.settings import OFFLINE_SECRET, SourceSettings, check_timezone, offline_common
-from connector.sources.timeutil import FOREVER, expiry, next_day_start, west_offset_local_parts
+from connector.sources.timeutil import FOREVER, expiry, next_day_start
 
-__all__ = ["GAP_REASON", "GAP_STATE", "GAP_TOLERANCE", "STATE_MAP", "KoreaiSource", "KoreaiStream", "koreai_jwt"]
+__all__ = ["GAP_REASON", "GAP_STATE", "GAP_TOLERANCE", "STATE_MAP", "WRAP_SECONDARY", "KoreaiSource", "KoreaiStream",
+           "interval_state", "koreai_jwt"]
 
 GAP_TOLERANCE = timedelta(seconds=5)   # rounding of second-granular times is not a gap
 GAP_STATE = "(no status)"              # vendor_state of the OFFLINE emitted at a gap's start
@@ -62,31 +61,6 @@ _TOLERANCE_MS = int(GAP_TOLERANCE.total_seconds() * 1000)
 INTERVAL_MEMORY = timedelta(days=31)   # a forgotten agent's interval mark is kept this long
 JWT_TTL = timedelta(hours=1)
 JWT_RENEW_BEFORE = timedelta(minutes=5)  # a signed JWT is used until this long before it expires
-
-STATE_MAP: dict[str, AgentState] = {
-    "AVAILABLE": AgentState.AVAILABLE,
-    "BUSY": AgentState.BUSY,
-    "AWAY": AgentState.AWAY,
-    "BREAK": AgentState.AWAY,
-    "OFFLINE": AgentState.OFFLINE,
-    "LOGGEDOUT": AgentState.OFFLINE,
-    "LOGOUT": AgentState.OFFLINE,
-    "WRAPUP": AgentState.WRAP_UP,
-    "ACW": AgentState.WRAP_UP,
-}
-
-
-#: secondary statuses that refine a BUSY primary into after-conversation work
-WRAP_SECONDARY = frozenset({"ACW", "WRAPUP", "WRAP", "AFTERCALLWORK"})
-
-
-def interval_state(primary: str, secondary: str | None) -> AgentState:
-    """Primary status decides, except that a wrap-up secondary (BUSY/ACW) is WRAP_UP."""
-    state = STATE_MAP.get(_status_key(primary), AgentState.UNKNOWN)
-    if state is AgentState.BUSY and secondary and _status_key(secondary) in WRAP_SECONDARY:
-        return AgentState.WRAP_UP
-    return state
-
 
 def koreai_jwt(client_id: str, client_secret: str, now: datetime, *, subject: str = "agent-connector") -> str:
     """Kore.ai's documented app JWT: HS256 over ``{"appId": client_id, "sub": ...}``."""
@@ -99,19 +73,6 @@ def koreai_jwt(client_id: str, client_secret: str, now: datetime, *, subject: st
 def _offsets_of_day(zone: ZoneInfo, day: date) -> tuple[int, ...]:
     """``koreai_offsets_of_day``, cached: every poll asks again for the same day (zone arithmetic)."""
     return tuple(koreai_offsets_of_day(zone, day))
-
-
-_STATUS_KEYS: dict[str, str] = {}
-
-
-def _status_key(value: str) -> str:
-    """Letters only, upper case; cached (a tenant uses a handful of statuses, every interval names one)."""
-    key = _STATUS_KEYS.get(value)
-    if key is None:
-        key = re.sub(r"[^A-Z]", "", value.upper())
-        if len(_STATUS_KEYS) < 10_000:
-            _STATUS_KEYS[value] = key
-    return key
 
 
 class KoreaiSource(SourceSettings):
@@ -137,26 +98,6 @@ class KoreaiSource(SourceSettings):
     def for_saved_response(cls, tenant: str, zone: str) -> KoreaiSource:
         return cls(**offline_common("koreai", tenant), account_id="offline", stream_id="offline", jwt=OFFLINE_SECRET,
                    timezone=zone)
-
-
-@dataclass(frozen=True, slots=True)
-class _Interval:
-    start: datetime
-    end: datetime | None  # None: open, the agent's current status
-    primary: str
-    secondary: str | None
-    index: int
-    start_ms: int  # ``start`` as epoch ms and as ``iso_z`` text (cached with its parse)
-    start_text: str
-    end_ms: int | None
-
-    @property
-    def vendor_state(self) -> str:
-        return f"{self.primary}/{self.secondary}" if self.secondary else self.primary
-
-    @property
-    def reason(self) -> str | None:
-        return self.secondary if self.secondary and self.secondary != self.primary else None
 
 
 class KoreaiStream(StreamBase[KoreaiSource]):
@@ -245,28 +186,6 @@ class KoreaiStream(StreamBase[KoreaiSource]):
             raise VendorError(self.vendor, "expected 'data' (an array of agents) and 'hasMore' (a boolean)",
                               kind="unknown_shape")
         return doc
-
-    def _interval(self, raw: Any, index: int, offset: int) -> _Interval:
-        if not isinstance(raw, dict):
-            raise RecordError("unknown_shape", "(interval)", f"expected an object, got {type(raw).__name__}")
-        primary = raw.get("primaryStatus")
-        if not isinstance(primary, str) or not primary.strip():
-            raise RecordError("missing_field", "primaryStatus", "missing status")
-        start, start_ms, start_text = west_offset_local_parts(raw.get("startTime"), offset, field="startTime")
-        end_raw = raw.get("endTime")
-        end: datetime | None
-        end_ms: int | None
-        if end_raw == "-":
-            end = end_ms = None
-        elif end_raw in (None, "") and raw.get("duration") not in (None, "", "-"):
-            end = start + parse_hms_duration(raw.get("duration"), field="duration")
-            end_ms = to_millis(end)
-        else:
-            end, end_ms, _ = west_offset_local_parts(end_raw, offset, field="endTime")
-        secondary = raw.get("secondaryStatus")
-        return _Interval(start, end, primary.strip(),
-                         secondary.strip() if isinstance(secondary, str) and secondary.strip() else None, index,
-                         start_ms, start_text, end_ms)
 
     def handle_response(self, cursor: dict[str, Any], request: RequestSpec, body: Any,
                         now: datetime) -> PageResult:
@@ -380,13 +299,18 @@ def _window_end(day: date, offset: int) -> datetime:
     return datetime.combine(day + timedelta(days=1), datetime.min.time(), UTC) + timedelta(minutes=offset)
 
 
+#: an agent's last emitted state while its intervals are applied: ``(state, reason, at ms, at)``;
+#: ``at`` is None when read from the cursor's memory (only a new event's is written back)
+_Known = tuple[AgentState, str | None, int, datetime | None]
+
+
 class _Page:
     """Maps one response page, agent by agent, into events against the cursor's memory."""
 
     def __init__(self, stream: KoreaiStream, state: dict[str, Any], source_cursor: str, now: datetime,
                  window_end: datetime) -> None:
         self.stream, self.state, self.source_cursor, self.now = stream, state, source_cursor, now
-        self.window_end = window_end
+        self.window_end_ms = to_millis(window_end)
         self.day = ""  # the local day the page is of (set by handle_response)
         self.memory = AgentMemory(state["agents"])
         self.events: list[Event] = []
@@ -419,70 +343,92 @@ class _Page:
             self._trailing_gap(user_id)  # the window's end moves with now: a gap may begin without news
             return user_id
         dead_before = len(self.dead)
-        intervals = []
-        for index, raw in enumerate(statuses):
-            try:
-                intervals.append(self.stream._interval(raw, index, offset))
-            except RecordError as error:
-                self._dead({"userId": user_id, "status": raw}, f"{location}.status[{index}]", error)
-        same_second: Counter[datetime] = Counter()
-        for interval in sorted(intervals, key=lambda item: item.start):  # stable: the vendor's order within a second
-            self._apply(user_id, interval, same_second[interval.start])
-            same_second[interval.start] += 1
+        rows, errors = read_rows(statuses, offset)
+        for index, raw, error in errors:
+            self._dead({"userId": user_id, "status": raw}, f"{location}.status[{index}]", error)
+        self._apply(user_id, rows)
         if len(self.dead) == dead_before:
             self.stream.remember(user_id, day, offset, statuses, self.state["intervals"].get(user_id))
         self._trailing_gap(user_id)
         return user_id
 
-    def _apply(self, user_id: str, interval: _Interval, ordinal: int) -> None:
-        """Apply one interval unless read before. Times are whole seconds, so two intervals can
-        start in one second (a 0.4 s AVAILABLE, then AWAY): ``ordinal`` tells them apart."""
-        mark = self.state["intervals"].get(user_id)
-        start_ms = interval.start_ms
+    def _apply(self, user_id: str, rows: list[Row]) -> None:
+        """Apply an agent's intervals, in order, unless read before: the cursor's mark is the last
+        applied. Times are whole seconds, so two intervals can start in one second (a 0.4 s
+        AVAILABLE, then AWAY): the ordinal among those with the same start tells them apart.
+        The mark and the agent's memory are kept in locals and written once, at the end."""
+        marks = self.state["intervals"]
+        mark = marks.get(user_id)
+        has_mark, moved = mark is not None, False
+        last_start: Any = None
+        last_end: Any = None
+        last_ordinal = 0
         if mark is not None:
             last_start, last_end = mark[0], mark[1]
             last_ordinal = mark[2] if len(mark) > 2 else 0
-            if start_ms < last_start or (start_ms == last_start and ordinal < last_ordinal):
-                return  # read before
-            if start_ms == last_start and ordinal == last_ordinal:  # the same interval again; it may have closed
-                if last_end is None and interval.end is not None:
-                    self.state["intervals"][user_id] = [last_start, interval.end_ms, ordinal]
-                return
-            if last_end is not None and start_ms - last_end > GAP_TOLERANCE.total_seconds() * 1000:
-                self._emit_gap(user_id, last_end)
-        state = interval_state(interval.primary, interval.secondary)
-        if state is AgentState.UNKNOWN:
-            self.unknown[interval.primary] += 1
-        start_text = interval.start_text
-        self._emit(user_id, state, interval.vendor_state, interval.reason, interval.start,
-                   ("interval", user_id, start_text, interval.vendor_state), start_text, start_ms)
-        self.state["intervals"][user_id] = [start_ms, interval.end_ms, ordinal]
+        known = first = self._known(user_id)
+        unknown, emit = self.unknown, self._emit
+        ordinal, previous_us = 0, None
+        for start_us, _, start, end_ms, status in rows:
+            ordinal = ordinal + 1 if start_us == previous_us else 0
+            previous_us = start_us
+            start_ms = start[1]
+            if has_mark:
+                if start_ms < last_start or (start_ms == last_start and ordinal < last_ordinal):
+                    continue  # read before
+                if start_ms == last_start and ordinal == last_ordinal:  # the same interval again; it may have closed
+                    if last_end is None and end_ms is not None:
+                        last_end, moved = end_ms, True
+                    continue
+                if last_end is not None and start_ms - last_end > _TOLERANCE_MS:
+                    known = self._gap(user_id, known, last_end)
+            state, vendor_state, reason, primary = status
+            if state is AgentState.UNKNOWN:
+                unknown[primary] += 1
+            if known is None or known[0] is not state or known[1] != reason:  # else: no change
+                known = emit(user_id, known, state, vendor_state, reason, start[0],
+                             ("interval", user_id, start[2], vendor_state), start[2], start_ms)
+            last_start, last_end, last_ordinal, has_mark, moved = start_ms, end_ms, ordinal, True, True
+        if moved:
+            marks[user_id] = [last_start, last_end, last_ordinal]
+        self._keep(user_id, first, known)
+
+    def _known(self, user_id: str) -> _Known | None:
+        known = self.memory.get(user_id)
+        return None if known is None else (known.state, known.reason, known.millis, None)
+
+    def _keep(self, user_id: str, first: _Known | None, known: _Known | None) -> None:
+        """Write an agent's memory back when its events changed it."""
+        if known is not None and known is not first and known[3] is not None:
+            self.memory.set(user_id, known[0], known[1], known[3], known[2])
 
     def _trailing_gap(self, user_id: str) -> None:
         """A closed last interval ending before the window does: the agent has no status now."""
         mark = self.state["intervals"].get(user_id)
         if mark is None or mark[1] is None:
             return
-        if to_millis(self.window_end) - mark[1] > GAP_TOLERANCE.total_seconds() * 1000:
-            self._emit_gap(user_id, mark[1])
+        if self.window_end_ms - mark[1] > _TOLERANCE_MS:
+            first = self._known(user_id)
+            self._keep(user_id, first, self._gap(user_id, first, mark[1]))
 
-    def _emit_gap(self, user_id: str, end_ms: int) -> None:
+    def _gap(self, user_id: str, known: _Known | None, end_ms: int) -> _Known | None:
         at = datetime.fromtimestamp(end_ms / 1000, tz=UTC)
         at_text = iso_z(at)
-        self._emit(user_id, AgentState.OFFLINE, GAP_STATE, GAP_REASON, at, ("gap", user_id, at_text), at_text,
-                   to_millis(at))
+        return self._emit(user_id, known, AgentState.OFFLINE, GAP_STATE, GAP_REASON, at, ("gap", user_id, at_text),
+                          at_text, to_millis(at))
 
-    def _emit(self, user_id: str, state: AgentState, vendor_state: str, reason: str | None, at: datetime,
-              key: tuple[object, ...], at_text: str, at_ms: int) -> None:
-        """``at_text`` and ``at_ms`` are ``iso_z(at)`` and ``to_millis(at)``, which the caller already has."""
-        known = self.memory.get(user_id)
-        if known is not None and (known.state, known.reason) == (state, reason):
-            return  # no change (also: a gap or an interval seen again on a re-read)
+    def _emit(self, user_id: str, known: _Known | None, state: AgentState, vendor_state: str, reason: str | None,
+              at: datetime, key: tuple[object, ...], at_text: str, at_ms: int) -> _Known | None:
+        """The event of a change from ``known`` (the agent's last state), and what is known after it.
+        ``at_text`` and ``at_ms`` are ``iso_z(at)`` and ``to_millis(at)``, which the caller already has."""
+        if known is not None and known[0] is state and known[1] == reason:
+            return known  # no change (also: a gap or an interval seen again on a re-read)
         occurred, occurred_ms = at, at_ms
-        if known is not None and known.millis > at_ms:  # never step back in an agent's order
-            occurred, occurred_ms = known.at, known.millis
+        if known is not None and known[2] > at_ms:  # never step back in an agent's order
+            occurred_ms = known[2]
+            occurred = datetime.fromtimestamp(occurred_ms / 1000, tz=UTC)
         self.events.append(self.stream.state_changed(
-            key=key, agent_id=user_id, state=state, previous=known.state if known else None,
+            key=key, agent_id=user_id, state=state, previous=known[0] if known else None,
             vendor_state=vendor_state, reason=reason, occurred_at=occurred, source_cursor=self.source_cursor,
             now=self.now, vendor_record_id=f"{user_id}@{at_text}"))
-        self.memory.set(user_id, state, reason, occurred, occurred_ms)
+        return state, reason, occurred_ms, occurred

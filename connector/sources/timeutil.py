@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 
 __all__ = [
     "FOREVER",
+    "LocalParts",
     "RecordError",
     "day_bounds_utc",
     "expiry",
@@ -28,6 +29,7 @@ __all__ = [
     "parse_iso_utc",
     "parse_west_offset_local",
     "west_offset_local_parts",
+    "west_offset_local_times",
 ]
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -143,9 +145,12 @@ def koreai_offsets_of_day(zone: ZoneInfo, day: date) -> list[int]:
 _NAIVE = re.compile(r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2}(\.\d{1,6})?$")
 
 
-#: (text, minutes west) -> the UTC moment, its epoch ms and its ``iso_z`` text
-_PARSED_LOCAL: dict[tuple[str, int], tuple[datetime, int, str]] = {}
-_PARSED_LOCAL_LIMIT = 50_000
+#: a Kore.ai local time read: the UTC moment, its epoch ms, its ``iso_z`` text and its epoch µs
+LocalParts = tuple[datetime, int, str, int]
+#: minutes west -> {text: its parts}; bounded per offset, and in the number of offsets
+_LOCAL_TIMES: dict[int, dict[str, LocalParts]] = {}
+_LOCAL_TIMES_LIMIT = 50_000
+_LOCAL_OFFSETS_LIMIT = 64
 
 
 def parse_west_offset_local(value: object, minutes_west: int, *, field: str) -> datetime:
@@ -156,19 +161,35 @@ def parse_west_offset_local(value: object, minutes_west: int, *, field: str) -> 
     return west_offset_local_parts(value, minutes_west, field=field)[0]
 
 
-def west_offset_local_parts(value: object, minutes_west: int, *, field: str) -> tuple[datetime, int, str]:
-    """``parse_west_offset_local`` with the moment's epoch ms and ``iso_z`` text, cached with it:
-    an interval's start is keyed, remembered and printed as those (each ~1 us to derive again)."""
+def west_offset_local_times(minutes_west: int) -> dict[str, LocalParts]:
+    """The cache of one offset's valid texts, for a caller to look texts up in directly (a miss
+    goes to ``west_offset_local_parts``): every time of a Kore.ai page has the page's offset, and
+    a tuple key per lookup was most of a hit's cost. Read it, never write it."""
+    cache = _LOCAL_TIMES.get(minutes_west)
+    if cache is None:
+        if len(_LOCAL_TIMES) >= _LOCAL_OFFSETS_LIMIT:
+            for known in _LOCAL_TIMES.values():
+                known.clear()  # emptied, not dropped: a caller may hold one
+            _LOCAL_TIMES.clear()
+        cache = _LOCAL_TIMES[minutes_west] = {}
+    return cache
+
+
+def west_offset_local_parts(value: object, minutes_west: int, *, field: str) -> LocalParts:
+    """``parse_west_offset_local`` with the moment's epoch ms, ``iso_z`` text and epoch µs, cached with
+    it: an interval's start is sorted, keyed, remembered and printed as those (each ~1 µs to derive)."""
+    cache = west_offset_local_times(minutes_west)
     if type(value) is str:
-        known = _PARSED_LOCAL.get((value, minutes_west))
+        known = cache.get(value)
         if known is not None:
             return known
     moment = _parse_west_offset_local(value, minutes_west, field=field)
-    if len(_PARSED_LOCAL) >= _PARSED_LOCAL_LIMIT:
-        _PARSED_LOCAL.clear()
+    if len(cache) >= _LOCAL_TIMES_LIMIT:
+        cache.clear()
     delta = moment - _EPOCH
-    parts = moment, (delta.days * 86_400 + delta.seconds) * 1000 + delta.microseconds // 1000, iso_z(moment)
-    _PARSED_LOCAL[(str(value), minutes_west)] = parts
+    seconds = delta.days * 86_400 + delta.seconds
+    parts = moment, seconds * 1000 + delta.microseconds // 1000, iso_z(moment), seconds * 1_000_000 + delta.microseconds
+    cache[str(value)] = parts
     return parts
 
 

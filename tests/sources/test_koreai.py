@@ -331,3 +331,28 @@ def test_an_agent_with_a_dead_lettered_interval_is_always_mapped() -> None:
     assert len(first.dead_letters) == 1
     assert not stream.unchanged("u-1", "2023-03-10", -330, body["data"][0]["status"],
                                 first.next_cursor["intervals"]["u-1"])
+
+
+def test_intervals_older_than_the_agents_last_event_never_step_back_onto_an_old_cursor() -> None:
+    """A cursor's memory later than the intervals (another poll's events): the gap and the interval
+    come at the remembered time, not before it; a mark without ordinal (older cursors) still reads."""
+    stream = KoreaiStream(koreai(start_at=utc(2023, 3, 10, 12)))
+    cursor, request = begin(stream)
+    millis = int(utc(2023, 3, 10, 16).timestamp() * 1000)  # 21:30 in India
+    cursor["agents"] = {"u-1": ["BUSY", None, millis]}
+    cursor["intervals"] = {"u-1": [millis - 5_400_000, millis - 4_800_000]}  # 20:00-20:10, read before
+    body = page(agent("u-1",
+                      interval("AVAILABLE", "2023-03-10T20:00:00", "2023-03-10T20:10:00"),
+                      interval("AWAY", "2023-03-10T20:30:00", "2023-03-10T21:00:00", "Lunch"),
+                      interval("AVAILABLE", "2023-03-10T21:40:00")))
+    result = stream.handle_response(cursor, request, body, NOW)
+    assert states(result.events) == [("OFFLINE", "BUSY", "2023-03-10T16:00:00+00:00"),
+                                     ("AWAY", "OFFLINE", "2023-03-10T16:00:00+00:00"),
+                                     ("OFFLINE", "AWAY", "2023-03-10T16:00:00+00:00"),
+                                     ("AVAILABLE", "OFFLINE", "2023-03-10T16:10:00+00:00")]
+    assert [e.vendor_record_id for e in result.events if isinstance(e, AgentStateChanged)] == [
+        "u-1@2023-03-10T14:40:00.000Z", "u-1@2023-03-10T15:00:00.000Z", "u-1@2023-03-10T15:30:00.000Z",
+        "u-1@2023-03-10T16:10:00.000Z"]
+    assert result.next_cursor["agents"] == {"u-1": ["AVAILABLE", None, millis + 600_000]}
+    assert result.next_cursor["intervals"] == {"u-1": [millis + 600_000, None, 0]}
+    assert cursor["intervals"] == {"u-1": [millis - 5_400_000, millis - 4_800_000]}  # the input is left as it was

@@ -108,15 +108,19 @@ def test_durations_beyond_24_hours() -> None:
             parse_hms_duration(bad, field="duration")
 
 
-@pytest.mark.parametrize("text", ["2023-03-10T21:37:42", "2023-03-10 23:59:59.5", "2023-12-31T23:30:00"])
-def test_west_offset_parts_are_the_moment_its_millis_and_its_text_cached_or_not(text: str) -> None:
+@pytest.mark.parametrize("text", ["2023-03-10T21:37:42", "2023-03-10 23:59:59.5", "2023-12-31T23:30:00",
+                                  "1969-12-31T23:59:59.000001", " 2023-03-10T21:37:42.123999 "])
+def test_west_offset_parts_are_the_moment_its_millis_its_text_and_its_micros_cached_or_not(text: str) -> None:
     from connector.model import to_millis
-    from connector.sources.timeutil import iso_z, west_offset_local_parts
+    from connector.sources.timeutil import iso_z, west_offset_local_parts, west_offset_local_times
 
     first = west_offset_local_parts(text, 360, field="startTime")
     moment = parse_west_offset_local(text, 360, field="startTime")
-    assert first == (moment, to_millis(moment), iso_z(moment))
+    micros = (moment - utc(1970, 1, 1)) // timedelta(microseconds=1)
+    assert first == (moment, to_millis(moment), iso_z(moment), micros)
     assert west_offset_local_parts(text, 360, field="startTime") is first  # the second read is the cached one
+    assert west_offset_local_times(360)[text] is first  # the offset's cache, looked up by the text as sent
     assert west_offset_local_parts(text, -60, field="startTime")[1] == first[1] - 420 * 60_000
     with pytest.raises(RecordError):
         west_offset_local_parts(text + "Z", 360, field="startTime")
+    assert text + "Z" not in west_offset_local_times(360)  # only valid texts are kept
