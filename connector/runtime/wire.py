@@ -17,15 +17,24 @@ import ssl
 import time
 import zlib
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, NamedTuple
 
 import httpx
 from multidict import CIMultiDict
 from yarl import URL
 
-from connector.runtime.aiohttp_transport import MAX_REDIRECTS, Reply
+__all__ = ["MAX_REDIRECTS", "WIRE_ENCODINGS", "Reply", "WireClient"]
 
-__all__ = ["WIRE_ENCODINGS", "WireClient"]
+MAX_REDIRECTS = 20  # httpx's default
+
+
+class Reply(NamedTuple):
+    """A reply read whole: the status, the (case-insensitive) headers and the decoded body."""
+
+    status: int
+    headers: Mapping[str, str]
+    content: bytes
+
 
 #: the Content-Encodings ``fetch`` decodes: what requests may accept
 WIRE_ENCODINGS = "gzip, deflate"

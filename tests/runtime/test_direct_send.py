@@ -1,4 +1,4 @@
-"""SourceHttp's direct aiohttp path: the same bytes on the wire as through httpx, and bodies compared unparsed."""
+"""SourceHttp's builtin client (wire.py): the same bytes on the wire as through httpx, and bodies compared unparsed."""
 
 from __future__ import annotations
 
@@ -12,7 +12,6 @@ import httpx
 import pytest
 from aiohttp import web
 
-from connector.runtime.aiohttp_transport import AiohttpTransport
 from connector.runtime.http import UNCHANGED, FetchError, RetryPolicy, SourceHttp
 from connector.runtime.metrics import SourceMetrics
 from connector.sources.base import HttpRequest
@@ -48,10 +47,11 @@ async def server() -> AsyncIterator[tuple[str, Seen, dict[str, Any]]]:
     await runner.cleanup()
 
 
-def source_http(url: str, transport: httpx.AsyncBaseTransport | None = None, retries: int = 0) -> SourceHttp:
+def source_http(url: str, transport: httpx.AsyncBaseTransport | None = None, retries: int = 0,
+                client: str = "builtin") -> SourceHttp:
     return SourceHttp("src", url, timeout=1.0, max_concurrency=2, requests_per_second=1000,
                       retry=RetryPolicy(max_retries=retries, base_delay=0.001, max_delay=0.01),
-                      metrics=SourceMetrics(), transport=transport)
+                      metrics=SourceMetrics(), transport=transport, client=client)
 
 
 def build(request: HttpRequest) -> Callable[[], Any]:
@@ -72,8 +72,8 @@ REQUESTS = [
 async def test_direct_requests_match_what_httpx_sends(server: tuple[str, Seen, dict[str, Any]]) -> None:
     url, seen, _ = server
     direct = source_http(url)
-    through_httpx = source_http(url, AiohttpTransport(limits=httpx.Limits(max_connections=2)))
-    assert direct._direct is not None and through_httpx._direct is None
+    through_httpx = source_http(url, client="httpx")
+    assert direct._wire is not None and through_httpx._wire is None
     try:
         for request in REQUESTS:
             assert await direct.fetch_json(build(request)) == {"ok": True}
