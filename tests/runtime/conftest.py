@@ -9,10 +9,12 @@ import pytest
 from aiohttp import web
 
 Raw = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
+#: ``app_server``: start an application on a free loopback port, get its base URL
+AppServer = Callable[[web.Application], Awaitable[str]]
 
 
 @pytest.fixture
-async def app_server() -> AsyncIterator[Callable[[web.Application], Awaitable[str]]]:
+async def app_server() -> AsyncIterator[AppServer]:
     runners: list[web.AppRunner] = []
 
     async def start(app: web.Application) -> str:

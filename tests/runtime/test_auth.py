@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -16,10 +15,11 @@ from connector.sources import make_stream
 from connector.sources.base import RequestSpec
 from connector.sources.koreai import KoreaiSource
 from connector.sources.vonage import VonageSource
+from tests.runtime.conftest import AppServer
 
 
 @pytest.fixture
-async def vonage_like() -> AsyncIterator[tuple[str, dict[str, Any]]]:
+async def vonage_like(app_server: AppServer) -> tuple[str, dict[str, Any]]:
     """Issues tokens valid 120 s; the stats endpoint accepts only the newest one."""
     state: dict[str, Any] = {"issued": [], "seen": []}
 
@@ -40,13 +40,7 @@ async def vonage_like() -> AsyncIterator[tuple[str, dict[str, Any]]]:
     app = web.Application()
     app.router.add_post("/Auth/connect/token", token)
     app.router.add_get("/stats/agent-activities", stats)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-    yield f"http://127.0.0.1:{port}", state
-    await runner.cleanup()
+    return await app_server(app), state
 
 
 async def test_token_refreshed_before_expiry_and_after_401(vonage_like: tuple[str, dict[str, Any]]) -> None:
@@ -76,7 +70,7 @@ async def test_token_refreshed_before_expiry_and_after_401(vonage_like: tuple[st
     await http.close()
 
 
-async def test_koreai_jwt_reused_across_requests_and_signed_anew_after_a_401() -> None:
+async def test_koreai_jwt_reused_across_requests_and_signed_anew_after_a_401(app_server: AppServer) -> None:
     """One JWT for every request while it is valid; a 401 makes the very next attempt carry a new one."""
     seen: list[str] = []
     reject = {"next": False}
@@ -90,11 +84,7 @@ async def test_koreai_jwt_reused_across_requests_and_signed_anew_after_a_401() -
 
     app = web.Application()
     app.router.add_post("/agentassist/api/public/analytics/account/acc/agentstatusdetails", statuses)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    url = f"http://127.0.0.1:{site._server.sockets[0].getsockname()[1]}"  # type: ignore[union-attr]
+    url = await app_server(app)
     settings = KoreaiSource(vendor="koreai", name="k", tenant="t", base_url=url, account_id="acc", stream_id="st",
                             client_id="cs", client_secret="the-secret", timezone="UTC")
     stream = make_stream(settings)
@@ -113,4 +103,3 @@ async def test_koreai_jwt_reused_across_requests_and_signed_anew_after_a_401() -
         assert seen[-2] == seen[0] and seen[-1] != seen[0]  # the retry after the 401 carried a new JWT
     finally:
         await http.close()
-        await runner.cleanup()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import gzip
 import json
 import socket
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from typing import Any
 
 import httpx
@@ -15,13 +15,14 @@ from aiohttp import web
 from connector.runtime.http import UNCHANGED, FetchError, RetryPolicy, SourceHttp
 from connector.runtime.metrics import SourceMetrics
 from connector.sources.base import HttpRequest
+from tests.runtime.conftest import AppServer
 
 Seen = list[dict[str, Any]]
 _COMPARED = ("Accept", "Accept-Encoding", "User-Agent", "Content-Type", "Content-Length", "auth", "X-Auth-Token")
 
 
 @pytest.fixture
-async def server() -> AsyncIterator[tuple[str, Seen, dict[str, Any]]]:
+async def server(app_server: AppServer) -> tuple[str, Seen, dict[str, Any]]:
     seen: Seen = []
     replies: dict[str, Any] = {"body": b'{"ok":true}'}
 
@@ -38,13 +39,7 @@ async def server() -> AsyncIterator[tuple[str, Seen, dict[str, Any]]]:
 
     app = web.Application()
     app.router.add_route("*", "/{tail:.*}", echo)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-    yield f"http://127.0.0.1:{port}", seen, replies
-    await runner.cleanup()
+    return await app_server(app), seen, replies
 
 
 def source_http(url: str, transport: httpx.AsyncBaseTransport | None = None, retries: int = 0,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -12,12 +12,13 @@ from aiohttp import web
 from connector.runtime.http import FetchError, RetryPolicy, SourceHttp
 from connector.runtime.metrics import SourceMetrics
 from connector.sources.base import HttpRequest
+from tests.runtime.conftest import AppServer
 
 Script = list[Callable[[web.Request], Any]]
 
 
 @pytest.fixture
-async def server() -> AsyncIterator[tuple[str, Script, list[web.Request]]]:
+async def server(app_server: AppServer) -> tuple[str, Script, list[web.Request]]:
     script: Script = []
     seen: list[web.Request] = []
 
@@ -29,13 +30,7 @@ async def server() -> AsyncIterator[tuple[str, Script, list[web.Request]]]:
 
     app = web.Application()
     app.router.add_route("*", "/{tail:.*}", handler)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-    yield f"http://127.0.0.1:{port}", script, seen
-    await runner.cleanup()
+    return await app_server(app), script, seen
 
 
 def client(url: str, metrics: SourceMetrics | None = None, **retry: Any) -> SourceHttp:

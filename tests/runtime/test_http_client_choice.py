@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-
 import pytest
 from aiohttp import web
 
 from connector.runtime.http import FetchError, HttpRequest, RetryPolicy, SourceHttp
 from connector.runtime.metrics import SourceMetrics
 from connector.sources.settings import SourceSettings
-
-AppServer = Callable[[web.Application], Awaitable[str]]
+from tests.runtime.conftest import AppServer
 
 
 async def build() -> HttpRequest:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -19,6 +18,7 @@ from connector.runtime.metrics import SourceMetrics
 from connector.runtime.task import SourceTask
 from connector.sources.base import parse_iso_utc
 from connector.sources.rocketchat import RocketchatSource, RocketchatStream
+from tests.runtime.conftest import AppServer
 from tests.runtime.test_task_idle import Offsets, Producer
 
 INTERVAL, JITTER, WINDOW = 0.25, 0.05, 1.0
@@ -26,7 +26,7 @@ Seen = list[tuple[float, datetime]]  # (wall time the request arrived, the end o
 
 
 @pytest.fixture
-async def vendor() -> AsyncIterator[tuple[str, Seen]]:
+async def vendor(app_server: AppServer) -> tuple[str, Seen]:
     seen: Seen = []
 
     async def conversations(request: web.Request) -> web.Response:
@@ -36,13 +36,7 @@ async def vendor() -> AsyncIterator[tuple[str, Seen]]:
 
     app = web.Application()
     app.router.add_get("/api/v1/livechat/analytics/dashboards/conversations-by-agent", conversations)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-    yield f"http://127.0.0.1:{port}", seen
-    await runner.cleanup()
+    return await app_server(app), seen
 
 
 def rocketchat_task(url: str, clock: Any = None) -> SourceTask:

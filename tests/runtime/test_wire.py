@@ -23,9 +23,8 @@ from connector.runtime.http import RetryPolicy, SourceHttp, _tls_context
 from connector.runtime.metrics import SourceMetrics
 from connector.runtime.wire import WIRE_ENCODINGS, WireClient
 from connector.sources.base import HttpRequest
-from tests.runtime.conftest import Raw
+from tests.runtime.conftest import AppServer, Raw
 
-AppServer = Callable[[web.Application], Awaitable[str]]
 RawServer = Callable[[Raw], Awaitable[str]]
 
 
