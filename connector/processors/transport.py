@@ -101,19 +101,16 @@ class DrainingProducer(faust_aiokafka.Producer):
         return partitions
 
     async def send_direct(self, topic: str, key: bytes | None, value: bytes | None,
-                          headers: list[tuple[str, bytes]] | None = None, partition: int | None = None) -> None:
+                          headers: list[tuple[str, bytes]] | None = None, *, partition: int) -> None:
         """Hand a message straight to aiokafka, without faust's per-message machinery (a quarter of
         a millisecond of CPU per message); the next commit waits for its acknowledgement.
 
-        With a ``partition`` (``KeyPartitions`` gives the one the default partitioner would choose)
-        the record is appended to this producer's open batch for that topic-partition, which is
-        handed to aiokafka when full, ``DIRECT_LINGER_SECONDS`` after its first record, or on
-        flush: no coroutine, future and accumulator round per record, as ``AIOKafkaProducer.send``
-        takes. Batches of a topic-partition are handed over one at a time, in order."""
-        if partition is None:
-            delivery = await self._ensure_producer().send(topic, value=value, key=key, headers=headers)
-            delivery.add_done_callback(self._note_delivery)
-            return
+        ``partition``: the one the default partitioner would choose for the key (``KeyPartitions``),
+        or the event's own for a table write. The record is appended to this producer's open batch
+        for that topic-partition, which is handed to aiokafka when full, ``DIRECT_LINGER_SECONDS``
+        after its first record, or on flush: no coroutine, future and accumulator round per record,
+        as ``AIOKafkaProducer.send`` takes. Batches of a topic-partition are handed over one at a
+        time, in order."""
         tp = TopicPartition(topic, partition)
         while True:  # nothing awaited between looking the batch up and appending to it
             builder = self._open.get(tp)
