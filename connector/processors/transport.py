@@ -29,7 +29,6 @@ from typing import Any, cast
 
 import faust
 from aiokafka import AIOKafkaConsumer, TopicPartition
-from aiokafka.errors import MessageSizeTooLargeError
 from aiokafka.partitioner import DefaultPartitioner
 from faust.transport.drivers import aiokafka as faust_aiokafka
 from faust.transport.producer import ProducerBuffer
@@ -74,10 +73,6 @@ async def drain(buffer: ProducerBuffer, timeout_seconds: float = DRAIN_TIMEOUT_S
                            "not committing input offsets past them") from None
 
 
-#: How long a direct send's open batch waits for company before it is handed to aiokafka (which
-#: then sends at once: the batch is already built); the producer's own linger, for the same reason.
-DIRECT_LINGER_SECONDS = 0.005
-
 #: Table writes buffered before faust holds the streams back to let the buffer drain. faust's 100
 #: stalls the worker for up to 0.1 s every 25 or so agent events (each writes several records).
 BUFFER_HIGH_WATER = 5000
@@ -90,10 +85,6 @@ class DrainingProducer(faust_aiokafka.Producer):
         self._undelivered: BaseException | None = None
         #: called first on every flush (so before every commit): handlers' deferred sends
         self.before_flush: list[Callable[[], Awaitable[None]]] = []
-        self._open: dict[TopicPartition, Any] = {}  # topic-partition -> aiokafka BatchBuilder being filled
-        self._handing_over = asyncio.Lock()
-        self._linger: asyncio.TimerHandle | None = None
-        self._lingering: set[asyncio.Future[None]] = set()
 
     async def partitions_for(self, topic: str) -> set[int]:
         """The topic's partitions, from the producer's metadata (as its partitioner sees them)."""
@@ -101,65 +92,12 @@ class DrainingProducer(faust_aiokafka.Producer):
         return partitions
 
     async def send_direct(self, topic: str, key: bytes | None, value: bytes | None,
-                          headers: list[tuple[str, bytes]] | None = None, *, partition: int) -> None:
-        """Hand a message straight to aiokafka, without faust's per-message machinery (a quarter of
-        a millisecond of CPU per message); the next commit waits for its acknowledgement.
-
-        ``partition``: the one the default partitioner would choose for the key (``KeyPartitions``),
-        or the event's own for a table write. The record is appended to this producer's open batch
-        for that topic-partition, which is handed to aiokafka when full, ``DIRECT_LINGER_SECONDS``
-        after its first record, or on flush: no coroutine, future and accumulator round per record,
-        as ``AIOKafkaProducer.send`` takes. Batches of a topic-partition are handed over one at a
-        time, in order."""
-        tp = TopicPartition(topic, partition)
-        while True:  # nothing awaited between looking the batch up and appending to it
-            builder = self._open.get(tp)
-            if builder is None:
-                builder = self._ensure_producer().create_batch()
-                if builder.append(timestamp=None, key=key, value=value, headers=headers or []) is None:
-                    raise MessageSizeTooLargeError(
-                        f"a record of {len(value or b'')} bytes for {topic} does not fit in a batch")
-                self._open[tp] = builder
-                if self._linger is None:
-                    self._linger = asyncio.get_running_loop().call_later(DIRECT_LINGER_SECONDS,
-                                                                         self._linger_expired)
-                return
-            if builder.append(timestamp=None, key=key, value=value, headers=headers or []) is not None:
-                return
-            await self._hand_over(tp)  # full: send it now, then start the next one
-
-    def _linger_expired(self) -> None:
-        self._linger = None
-        task = asyncio.ensure_future(self.hand_over_open())
-        self._lingering.add(task)
-        task.add_done_callback(self._handed_over)
-
-    def _handed_over(self, task: asyncio.Future[None]) -> None:
-        self._lingering.discard(task)
-        if not task.cancelled() and task.exception() is not None:
-            self._undelivered = task.exception()
-            log.error("open batches could not be handed over: %s", task.exception())
-
-    async def hand_over_open(self) -> None:
-        """Hand every open batch to aiokafka now. Taking the lock first also waits for a hand-over
-        under way (a lingering batch), so on return every record sent so far is in aiokafka's hands."""
-        if self._linger is not None:
-            self._linger.cancel()
-            self._linger = None
-        async with self._handing_over:
-            for tp in list(self._open):
-                await self._hand_over_locked(tp)
-
-    async def _hand_over(self, tp: TopicPartition) -> None:
-        async with self._handing_over:  # one at a time: a topic-partition's batches keep their order
-            await self._hand_over_locked(tp)
-
-    async def _hand_over_locked(self, tp: TopicPartition) -> None:
-        builder = self._open.pop(tp, None)
-        if builder is None:
-            return
-        builder.close()
-        delivery = await self._ensure_producer().send_batch(builder, tp.topic, partition=tp.partition)
+                          headers: list[tuple[str, bytes]] | None = None, partition: int | None = None) -> None:
+        """Hand a message straight to aiokafka's batches, without faust's per-message machinery
+        (a quarter of a millisecond of CPU per message). Same default partitioner, so keys land
+        where faust would put them; the next commit waits for its acknowledgement."""
+        delivery = await self._ensure_producer().send(topic, value=value, key=key, headers=headers,
+                                                      partition=partition)
         delivery.add_done_callback(self._note_delivery)
 
     def _note_delivery(self, delivery: asyncio.Future[Any]) -> None:
@@ -173,7 +111,6 @@ class DrainingProducer(faust_aiokafka.Producer):
         for hook in self.before_flush:
             await hook()
         await drain(cast(ProducerBuffer, self.buffer))
-        await self.hand_over_open()
         await super().flush()
         failure, self._undelivered = self._undelivered, None
         if failure is not None:

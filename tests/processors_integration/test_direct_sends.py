@@ -1,7 +1,7 @@
-"""Direct sends (table writes, group changes, availability) go out in batches the producer builds itself.
+"""Direct sends (table writes, group changes, availability, alerts) straight to aiokafka.
 
-Against the real broker: records reach their partitions in the order sent, a partly filled batch
-leaves on its own after the linger, and a flush returns only once everything sent is acknowledged.
+Against the real broker: records reach their partitions in the order sent, a record leaves on
+its own after the producer's linger, and a flush returns only once everything sent is acknowledged.
 """
 
 from __future__ import annotations
